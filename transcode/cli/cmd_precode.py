@@ -1,0 +1,116 @@
+"""`transcode precode`: de-identify, split and propose domains (CONTRACT section 3)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from transcode.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    InterviewerOption,
+    JsonOption,
+    NamesOption,
+    OtherSpeakersOption,
+    ParticipantOption,
+    emit_json,
+    err_console,
+    ingest_options,
+    progress_bar,
+    read_known_names,
+)
+
+
+def precode(
+    files: Annotated[list[Path], typer.Argument(help="Transcripts (.txt .docx .vtt .srt .csv).")],
+    codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML (CONTRACT section 2).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write PROPOSALS.jsonl.")],
+    model: Annotated[Path | None, typer.Option("--model", help="A classifier saved by `transcode train`.")] = None,
+    store: Annotated[bool, typer.Option("--store", help="Also load units and proposals into the store.")] = False,
+    db: DbOption = DEFAULT_DB,
+    names: NamesOption = None,
+    interviewer: InterviewerOption = None,
+    participant: ParticipantOption = None,
+    other_speakers: OtherSpeakersOption = "error",
+    json_out: JsonOption = False,
+) -> None:
+    """Propose domains for every participant thought unit; writes one JSON line per unit."""
+    from transcode.codebook import load_codebook
+    from transcode.pipeline import contract_record, load_classifier, prepare, propose, read_all
+
+    book = load_codebook(codebook)
+    transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
+    known = read_known_names(names)
+    target_store = None
+    if store:
+        from transcode.store import open_store
+
+        target_store = open_store(db)
+    classifier = load_classifier(book, model)
+    with progress_bar("de-identify + split", len(transcripts)) as bar:
+        prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
+    total = sum(len(c.units) for c in prepared)
+    records, proposals = [], {}
+    with progress_bar("propose domains", total) as bar:
+        for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
+            records.append(contract_record(unit, proposal))
+            proposals[unit.unit_id] = proposal
+    _write_atomically(out, records)
+    if target_store is not None:
+        target_store.save_codebook(book)
+        for case in prepared:
+            target_store.import_transcript(case.transcript, case.units)
+        target_store.save_proposals(proposals)
+    summary = _summary(prepared, records, book.domain_ids)
+    if json_out:
+        emit_json({"out": str(out), "units": len(records), "cases": summary})
+    else:
+        _print_summary(summary, book.domain_ids, out)
+
+
+def _write_atomically(path: Path, records: list[dict]) -> None:
+    """Write to a temporary file beside the target, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _summary(prepared, records, domain_ids):
+    by_case: dict[str, Counter] = {}
+    for record in records:
+        counts = by_case.setdefault(record["case"], Counter())
+        for domain in record["suggested"] or ["other"]:
+            counts[domain] += 1
+    return [{"case": c.transcript.case, "units": len(c.units), "replacements": c.replacements,
+             "suggested": dict(by_case.get(c.transcript.case, Counter()))} for c in prepared]
+
+
+def _print_summary(summary, domain_ids, out):
+    table = Table(title=f"pre-coded thought units -> {out}")
+    table.add_column("case")
+    table.add_column("units", justify="right")
+    table.add_column("ids removed", justify="right")
+    for domain in [*domain_ids, "other"]:
+        table.add_column(domain.replace("_", " "), justify="right")
+    for row in summary:
+        table.add_row(row["case"], str(row["units"]), str(row["replacements"]),
+                      *(str(row["suggested"].get(d, 0)) for d in [*domain_ids, "other"]))
+    err_console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("precode")(precode)

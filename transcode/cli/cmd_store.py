@@ -1,0 +1,111 @@
+"""`transcode init`, `transcode import` and `transcode status`: the project store from the shell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from transcode.cli.common import (
+    DbOption,
+    InterviewerOption,
+    JsonOption,
+    NamesOption,
+    OtherSpeakersOption,
+    ParticipantOption,
+    emit_json,
+    err_console,
+    ingest_options,
+    out_console,
+    progress_bar,
+    read_known_names,
+)
+from transcode.cli.common import DEFAULT_DB
+
+
+def init(
+    db: DbOption = DEFAULT_DB,
+    name: Annotated[str, typer.Option("--name", help="Project name.")] = "transcode project",
+    codebook: Annotated[str | None, typer.Option("--codebook", help="Codebook YAML to load.")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Create (or upgrade) a project store."""
+    from transcode.codebook import load_codebook
+    from transcode.store import open_store
+
+    book = load_codebook(codebook) if codebook else None
+    store = open_store(db, create=True, project=name)
+    version = store.save_codebook(book) if book else None
+    if json_out:
+        emit_json({"db": db, "project": store.status().project, "codebook_version": version})
+    else:
+        err_console.print(f"[green]store ready[/] at {db}" + (f" (codebook v{version})" if version else ""))
+
+
+def import_(
+    files: Annotated[list[Path], typer.Argument(help="Transcripts (.txt .docx .vtt .srt .csv).")],
+    db: DbOption = DEFAULT_DB,
+    codebook: Annotated[str | None, typer.Option("--codebook", help="Codebook YAML to store with them.")] = None,
+    cases: Annotated[str | None, typer.Option("--cases", help="CASES.csv with case attributes.")] = None,
+    names: NamesOption = None,
+    interviewer: InterviewerOption = None,
+    participant: ParticipantOption = None,
+    other_speakers: OtherSpeakersOption = "error",
+    json_out: JsonOption = False,
+) -> None:
+    """De-identify, split and load transcripts into the store (one transaction per transcript)."""
+    from transcode.codebook import load_codebook
+    from transcode.pipeline import prepare, read_all
+    from transcode.store import open_store
+    from transcode.store.cases import read_cases_csv
+
+    book = load_codebook(codebook) if codebook else None
+    attributes = read_cases_csv(cases) if cases else None
+    transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
+    known = read_known_names(names)
+    store = open_store(db)
+    with progress_bar("de-identify + split", len(transcripts)) as bar:
+        prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
+    if book:
+        store.save_codebook(book)
+    results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
+    if attributes:
+        store.set_case_attributes(attributes)
+    summary = [{"case": c.transcript.case, "units": len(c.units), "replacements": c.replacements,
+                "result": results[c.transcript.case]} for c in prepared]
+    if json_out:
+        emit_json({"imported": summary})
+        return
+    table = Table(title="imported")
+    for column in ("case", "units", "replacements", "result"):
+        table.add_column(column)
+    for row in summary:
+        table.add_row(*(str(row[k]) for k in ("case", "units", "replacements", "result")))
+    err_console.print(table)
+
+
+def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
+    """What is in the store: cases, units, coded, agreed."""
+    from transcode.store import open_store
+
+    state = open_store(db).status()
+    if json_out:
+        emit_json(state.as_dict())
+        return
+    table = Table(title=f"{state.project} ({db})")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for label, value in [("cases", state.cases), ("transcripts", state.transcripts), ("thought units", state.units),
+                         ("units coded by a judge", state.coded), ("units with consensus", state.agreed),
+                         ("codebook version", state.codebook_version or "-"),
+                         ("judges", ", ".join(state.judges) or "-")]:
+        table.add_row(label, str(value))
+    out_console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("import")(import_)
+    app.command("status")(status)

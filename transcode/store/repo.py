@@ -1,0 +1,308 @@
+"""Store operations. Each public method that changes anything is one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from transcode.classify import UnitProposal
+from transcode.codebook import Codebook, parse_codebook
+from transcode.store import db
+from transcode.store.schema import (
+    Case,
+    CodebookVersion,
+    CodeDecision,
+    ConsensusCode,
+    Judge,
+    Project,
+    Proposal,
+    ThoughtUnitRow,
+    TranscriptRow,
+    TurnRow,
+)
+from transcode.transcript import InputError, Transcript
+from transcode.units import ThoughtUnit
+
+APPLIES = ("accepted", "added")
+NOT_APPLIES = ("rejected", "removed")
+ACTIONS = (*APPLIES, *NOT_APPLIES, "other")
+
+
+class StoreError(RuntimeError):
+    """The store cannot do what was asked (not initialised, unknown judge...)."""
+
+
+@dataclass(frozen=True)
+class StoreStatus:
+    project: str
+    cases: int
+    transcripts: int
+    units: int
+    coded: int
+    agreed: int
+    judges: list[str]
+    codebook_version: int | None
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def open_store(url: str, *, create: bool = False, project: str = "transcode project") -> Store:
+    """Open (and with ``create``, initialise and migrate) the store at ``url``."""
+    engine = db.make_engine(url)
+    try:
+        if create:
+            db.migrate(engine)
+        elif not db.is_initialised(engine):
+            raise InputError(f"no transcode store at {url}; run `transcode init` first")
+        else:
+            db.migrate(engine)
+    except OperationalError as err:
+        raise InputError(f"cannot open store {url}: {err.orig}") from None
+    store = Store(engine)
+    if create:
+        store.ensure_project(project)
+    return store
+
+
+class Store:
+    def __init__(self, engine):
+        self.engine = engine
+        self.sessions = db.session_factory(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def session(self) -> Session:
+        return self.sessions()
+
+    # -- project and codebook -------------------------------------------------
+    def ensure_project(self, name: str) -> int:
+        with self.sessions.begin() as s:
+            project = s.scalars(select(Project).order_by(Project.id)).first()
+            if project is None:
+                project = Project(name=name)
+                s.add(project)
+                s.flush()
+            return project.id
+
+    def project_id(self, s: Session) -> int:
+        project_id = s.scalar(select(Project.id).order_by(Project.id))
+        if project_id is None:
+            raise StoreError("the store holds no project; run `transcode init`")
+        return project_id
+
+    def save_codebook(self, codebook: Codebook) -> int:
+        """Store the codebook; a changed codebook becomes a new version. Returns the version."""
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            latest = s.scalars(select(CodebookVersion).where(CodebookVersion.project_id == project_id)
+                               .order_by(CodebookVersion.version.desc())).first()
+            if latest is not None and latest.fingerprint == codebook.fingerprint():
+                return latest.version
+            version = 1 if latest is None else latest.version + 1
+            s.add(CodebookVersion(project_id=project_id, version=version, name=codebook.name,
+                                  fingerprint=codebook.fingerprint(), body=codebook.to_dict()))
+            return version
+
+    def codebook(self) -> Codebook | None:
+        with self.session() as s:
+            row = s.scalars(select(CodebookVersion).order_by(CodebookVersion.version.desc())).first()
+            return None if row is None else parse_codebook(row.body, f"store codebook v{row.version}")
+
+    # -- cases, transcripts, units ---------------------------------------------
+    def import_transcript(self, transcript: Transcript, units: Sequence[ThoughtUnit]) -> str:
+        """Add a de-identified transcript with its turns and units; one transaction.
+
+        Re-importing identical content is a no-op; a case already holding a
+        different transcript is an error rather than a silent duplicate.
+        """
+        content_hash = hashlib.sha256(
+            "\n".join(f"{t.label}\t{t.text}" for t in transcript.turns).encode()).hexdigest()
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            case = s.scalars(select(Case).where(Case.project_id == project_id, Case.key == transcript.case)).first()
+            if case is None:
+                case = Case(project_id=project_id, key=transcript.case, attributes={})
+                s.add(case)
+                s.flush()
+            existing = s.scalars(select(TranscriptRow).where(TranscriptRow.case_id == case.id)).all()
+            if any(t.content_hash == content_hash for t in existing):
+                return "unchanged"
+            if existing:
+                raise InputError(f"case {transcript.case!r} already has a different transcript in the store",
+                                 transcript.source)
+            row = TranscriptRow(case_id=case.id, source_name=transcript.source or transcript.case,
+                                content_hash=content_hash, metadata_=dict(transcript.metadata))
+            s.add(row)
+            s.flush()
+            turn_ids = {}
+            for number, turn in enumerate(transcript.turns, start=1):
+                turn_row = TurnRow(transcript_id=row.id, number=number, speaker_role=turn.speaker_role,
+                                   label=turn.label, text=turn.text, line=turn.line)
+                s.add(turn_row)
+                s.flush()
+                turn_ids[number] = turn_row.id
+            s.add_all(ThoughtUnitRow(case_id=case.id, transcript_id=row.id, turn_id=turn_ids[u.turn],
+                                     key=u.unit_id, position=u.index, turn_number=u.turn, start=u.start,
+                                     end=u.end, text=u.text, question=u.question) for u in units)
+            return "imported"
+
+    def set_case_attributes(self, attributes: Mapping[str, Mapping[str, str]]) -> None:
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            for key, values in attributes.items():
+                case = s.scalars(select(Case).where(Case.project_id == project_id, Case.key == key)).first()
+                if case is None:
+                    case = Case(project_id=project_id, key=key, attributes={})
+                    s.add(case)
+                case.attributes = {**(case.attributes or {}), **dict(values)}
+
+    def units(self, case: str | None = None) -> list[ThoughtUnitRow]:
+        with self.session() as s:
+            query = select(ThoughtUnitRow).join(Case).order_by(Case.key, ThoughtUnitRow.position)
+            if case is not None:
+                query = query.where(Case.key == case)
+            return list(s.scalars(query))
+
+    def _unit(self, s: Session, unit_key: str) -> ThoughtUnitRow:
+        unit = s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key == unit_key)).first()
+        if unit is None:
+            raise StoreError(f"no thought unit {unit_key!r} in the store")
+        return unit
+
+    # -- proposals --------------------------------------------------------------
+    def save_proposals(self, proposals: Mapping[str, UnitProposal]) -> int:
+        """Replace the current proposals of the given units (keyed by unit id)."""
+        with self.sessions.begin() as s:
+            keys = list(proposals)
+            rows = {u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))}
+            missing = [k for k in keys if k not in rows]
+            if missing:
+                raise StoreError(f"proposals for units not in the store: {missing[:3]}")
+            s.execute(Proposal.__table__.delete().where(Proposal.unit_id.in_(rows.values())))
+            s.add_all(Proposal(unit_id=rows[k], domain=d, score=score, suggested=d in p.suggested,
+                               model_version=p.model_version)
+                      for k, p in proposals.items() for d, score in p.scores)
+            return len(keys)
+
+    def proposals(self, unit_key: str) -> list[tuple[str, float, bool]]:
+        with self.session() as s:
+            unit = self._unit(s, unit_key)
+            rows = s.scalars(select(Proposal).where(Proposal.unit_id == unit.id).order_by(Proposal.score.desc()))
+            return [(p.domain, p.score, p.suggested) for p in rows]
+
+    # -- judges and decisions -----------------------------------------------------
+    def judge(self, name: str, role: str = "judge") -> int:
+        if role not in ("judge", "auditor"):
+            raise InputError(f"role must be judge or auditor, not {role!r}")
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            judge = s.scalars(select(Judge).where(Judge.project_id == project_id, Judge.name == name)).first()
+            if judge is None:
+                judge = Judge(project_id=project_id, name=name, role=role)
+                s.add(judge)
+                s.flush()
+            return judge.id
+
+    def record_decision(self, judge: str, unit_key: str, domain: str | None, action: str,
+                        note: str | None = None, model_version: str | None = None) -> int:
+        """Append one decision; committed before this returns."""
+        if action not in ACTIONS:
+            raise StoreError(f"unknown action {action!r}")
+        if (action == "other") != (domain is None):
+            raise StoreError("'other' takes no domain; every other action needs one")
+        judge_id = self.judge(judge)
+        with self.sessions.begin() as s:
+            unit = self._unit(s, unit_key)
+            decision = CodeDecision(unit_id=unit.id, judge_id=judge_id, domain=domain, action=action,
+                                    note=note, model_version=model_version)
+            s.add(decision)
+            s.flush()
+            return decision.id
+
+    def judge_codes(self, judge: str) -> dict[str, frozenset[str]]:
+        """The judge's own current codes per unit (``{"other"}`` for no domain). Only this judge's."""
+        with self.session() as s:
+            rows = s.execute(
+                select(ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
+                .join(CodeDecision, CodeDecision.unit_id == ThoughtUnitRow.id)
+                .join(Judge, Judge.id == CodeDecision.judge_id)
+                .where(Judge.name == judge)
+                .order_by(CodeDecision.id)
+            ).all()
+        return current_codes(rows)
+
+    def all_judge_codes(self) -> dict[str, dict[str, frozenset[str]]]:
+        """Every judge's current codes: for agreement reports and the consensus step only."""
+        with self.session() as s:
+            rows = s.execute(
+                select(Judge.name, ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
+                .join(CodeDecision, CodeDecision.unit_id == ThoughtUnitRow.id)
+                .join(Judge, Judge.id == CodeDecision.judge_id)
+                .where(Judge.role == "judge")
+                .order_by(CodeDecision.id)
+            ).all()
+        by_judge: dict[str, list] = defaultdict(list)
+        for name, key, domain, action in rows:
+            by_judge[name].append((key, domain, action))
+        return {name: current_codes(r) for name, r in by_judge.items()}
+
+    def set_consensus(self, unit_key: str, domains: Iterable[str], recorded_by: str | None = None,
+                      note: str | None = None) -> None:
+        domains = sorted(set(domains)) or ["other"]
+        recorder = self.judge(recorded_by) if recorded_by else None
+        with self.sessions.begin() as s:
+            unit = self._unit(s, unit_key)
+            s.execute(ConsensusCode.__table__.delete().where(ConsensusCode.unit_id == unit.id))
+            s.add_all(ConsensusCode(unit_id=unit.id, domain=d, recorded_by_id=recorder, note=note)
+                      for d in domains)
+
+    def consensus(self) -> dict[str, frozenset[str]]:
+        with self.session() as s:
+            rows = s.execute(select(ThoughtUnitRow.key, ConsensusCode.domain)
+                             .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)).all()
+        out: dict[str, set[str]] = defaultdict(set)
+        for key, domain in rows:
+            out[key].add(domain)
+        return {k: frozenset(v) for k, v in out.items()}
+
+    # -- overview ------------------------------------------------------------------
+    def status(self) -> StoreStatus:
+        with self.session() as s:
+            project = s.scalars(select(Project).order_by(Project.id)).first()
+            if project is None:
+                raise StoreError("the store holds no project; run `transcode init`")
+            version = s.scalar(select(func.max(CodebookVersion.version)))
+            return StoreStatus(
+                project=project.name,
+                cases=s.scalar(select(func.count(Case.id))) or 0,
+                transcripts=s.scalar(select(func.count(TranscriptRow.id))) or 0,
+                units=s.scalar(select(func.count(ThoughtUnitRow.id))) or 0,
+                coded=s.scalar(select(func.count(func.distinct(CodeDecision.unit_id)))) or 0,
+                agreed=s.scalar(select(func.count(func.distinct(ConsensusCode.unit_id)))) or 0,
+                judges=list(s.scalars(select(Judge.name).order_by(Judge.name))),
+                codebook_version=version,
+            )
+
+
+def current_codes(rows: Iterable[tuple[str, str | None, str]]) -> dict[str, frozenset[str]]:
+    """Fold an ordered decision log into each unit's current set of codes.
+
+    The latest decision per (unit, domain) wins; "other" clears the unit's
+    domains and a later domain decision clears "other".
+    """
+    state: dict[str, dict[str, bool]] = defaultdict(dict)
+    for key, domain, action in rows:
+        if action == "other":
+            state[key] = {"other": True}
+        else:
+            state[key].pop("other", None)
+            state[key][domain] = action in APPLIES
+    return {key: frozenset(d for d, on in domains.items() if on) for key, domains in state.items()}

@@ -1,0 +1,218 @@
+"""The project store: SQLAlchemy 2 models for everything a CQR team decides.
+
+Portable SQL only (no SQLite-isms), so the same models run on PostgreSQL.
+Decisions are an append-only log: a judge's current codes are derived from it,
+and nothing a judge did is ever overwritten.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Project(Base):
+    __tablename__ = "project"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodebookVersion(Base):
+    __tablename__ = "codebook"
+    __table_args__ = (UniqueConstraint("project_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(300))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    body: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Case(Base):
+    __tablename__ = "case_"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(100))
+    attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    transcripts: Mapped[list[TranscriptRow]] = relationship(back_populates="case")
+
+
+class TranscriptRow(Base):
+    __tablename__ = "transcript"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"))
+    source_name: Mapped[str] = mapped_column(String(500))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    metadata_: Mapped[dict] = mapped_column("metadata", JSON, default=dict)
+    deidentified: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    case: Mapped[Case] = relationship(back_populates="transcripts")
+    turns: Mapped[list[TurnRow]] = relationship(order_by="TurnRow.number", cascade="all, delete-orphan")
+
+
+class TurnRow(Base):
+    __tablename__ = "turn"
+    __table_args__ = (UniqueConstraint("transcript_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    speaker_role: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    line: Mapped[int] = mapped_column(Integer)
+
+
+class ThoughtUnitRow(Base):
+    __tablename__ = "thought_unit"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"), index=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))
+    turn_id: Mapped[int] = mapped_column(ForeignKey("turn.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer)
+    turn_number: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    question: Mapped[str | None] = mapped_column(Text, nullable=True)
+    case: Mapped[Case] = relationship()
+
+
+class Judge(Base):
+    __tablename__ = "judge"
+    __table_args__ = (UniqueConstraint("project_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20), default="judge")  # judge | auditor
+
+
+class Proposal(Base):
+    __tablename__ = "proposal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(100))
+    score: Mapped[float] = mapped_column(Float)
+    suggested: Mapped[bool] = mapped_column(Boolean, default=False)
+    model_version: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodeDecision(Base):
+    """One decision by one judge: append-only; the latest per (unit, judge, domain) is current.
+
+    ``action`` is ``accepted`` / ``added`` (the domain applies), ``rejected`` /
+    ``removed`` (it does not), or ``other`` with a NULL domain (the unit fits no domain).
+    """
+
+    __tablename__ = "code_decision"
+    __table_args__ = (Index("ix_code_decision_unit_judge", "unit_id", "judge_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"))
+    judge_id: Mapped[int] = mapped_column(ForeignKey("judge.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    action: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ConsensusCode(Base):
+    __tablename__ = "consensus_code"
+    __table_args__ = (UniqueConstraint("unit_id", "domain"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(100))  # "other" when the team agreed on no domain
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CoreIdea(Base):
+    """A core idea for one case x domain; revisions point at what they supersede."""
+
+    __tablename__ = "core_idea"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"), index=True)
+    domain: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="draft")  # machine_draft | draft | consensus
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("core_idea.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CoreIdeaUnit(Base):
+    __tablename__ = "core_idea_unit"
+    core_idea_id: Mapped[int] = mapped_column(ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Category(Base):
+    __tablename__ = "category"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    domain: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"), nullable=True)
+    name: Mapped[str] = mapped_column(String(300))
+    is_other: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CoreIdeaCategory(Base):
+    __tablename__ = "core_idea_category"
+    core_idea_id: Mapped[int] = mapped_column(ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True)
+    category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"), primary_key=True)
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditComment(Base):
+    """An auditor's comment on a consensus code, core idea or category, and the team's answer."""
+
+    __tablename__ = "audit_comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    target_type: Mapped[str] = mapped_column(String(30))  # unit | core_idea | category
+    target_id: Mapped[int] = mapped_column(Integer)
+    author_id: Mapped[int] = mapped_column(ForeignKey("judge.id"))
+    text: Mapped[str] = mapped_column(Text)
+    reply_to_id: Mapped[int | None] = mapped_column(ForeignKey("audit_comment.id"), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(20), nullable=True)  # accepted | rejected
+    rationale: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
