@@ -152,10 +152,11 @@ def _docx_paragraphs(path: Path) -> list[str]:
     import zipfile
 
     from docx import Document
+    from docx.opc.exceptions import PackageNotFoundError
 
     try:
         document = Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as err:
+    except (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError) as err:
         raise InputError(f"not a readable .docx file ({err.__class__.__name__})", str(path)) from None
     return [p.text for p in document.paragraphs]
 
@@ -207,7 +208,7 @@ def _parse_captions(text: str, suffix: str, roles: SpeakerRoles, source: str, de
     from webvtt.errors import MalformedFileError
 
     try:
-        captions = webvtt.from_string(text) if suffix == ".vtt" else webvtt.from_srt(io.StringIO(text))
+        captions = webvtt.from_buffer(io.StringIO(text), format=suffix[1:])
     except (MalformedFileError, ValueError, IndexError) as err:
         raise InputError(f"malformed {suffix[1:].upper()} captions: {err}", source) from None
     raw_lines = text.splitlines()
@@ -229,7 +230,7 @@ def _parse_captions(text: str, suffix: str, roles: SpeakerRoles, source: str, de
         if role is None:
             raise InputError(f"unknown speaker label {label!r} (use --interviewer/--participant "
                              "to declare it, or --other-speakers keep)", source, cursor + 1)
-        start, end = caption.start_in_seconds, caption.end_in_seconds
+        start, end = _seconds(caption.start, source, cursor + 1), _seconds(caption.end, source, cursor + 1)
         if turns and turns[-1].label == label:
             previous = turns[-1]
             turns[-1] = Turn(role, label, f"{previous.text} {body}".strip(), previous.line, previous.start, end)

@@ -1,0 +1,3 @@
+from transcode.cli import main
+
+main()
