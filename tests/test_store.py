@@ -45,8 +45,9 @@ def test_round_trip_survives_reopening_the_file(store, db_url):
     assert (status.project, status.cases, status.units, status.coded, status.agreed) == ("demo", 1, 1, 0, 0)
 
 
-def test_sqlite_runs_with_wal_and_foreign_keys(store, db_url):
-    path = db_url.removeprefix("sqlite:///")
+def test_sqlite_runs_with_wal_and_foreign_keys(tmp_path):
+    path = tmp_path / "wal.db"
+    store = open_store(f"sqlite:///{path}", create=True)
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
