@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import DEMO
 from transcode.codebook import load_codebook, parse_codebook
 from transcode.transcript import InputError
-
-from tests.conftest import DEMO
 
 
 def test_demo_codebook_loads_with_questions_and_descriptions():
@@ -17,19 +16,32 @@ def test_demo_codebook_loads_with_questions_and_descriptions():
 
 
 def test_categories_and_subcategories_parse():
-    book = parse_codebook({"domains": [{"id": "a", "categories": [
-        {"id": "c1", "name": "One", "subcategories": [{"id": "s1", "name": "Sub"}]}]}]})
+    book = parse_codebook(
+        {
+            "domains": [
+                {
+                    "id": "a",
+                    "categories": [
+                        {"id": "c1", "name": "One", "subcategories": [{"id": "s1", "name": "Sub"}]}
+                    ],
+                }
+            ]
+        }
+    )
     assert book.domains[0].categories[0].subcategories[0].name == "Sub"
 
 
-@pytest.mark.parametrize(("data", "message"), [
-    ({}, "non-empty 'domains'"),
-    ({"domains": [{"name": "no id"}]}, "needs an 'id'"),
-    ({"domains": [{"id": "Bad Id"}]}, "must match"),
-    ({"domains": [{"id": "a"}, {"id": "a"}]}, "duplicate"),
-    ({"domains": [{"id": "other"}]}, "reserved"),
-    ({"domains": [{"id": "a", "questions": "not a list"}]}, "must be a list"),
-])
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({}, "non-empty 'domains'"),
+        ({"domains": [{"name": "no id"}]}, "needs an 'id'"),
+        ({"domains": [{"id": "Bad Id"}]}, "must match"),
+        ({"domains": [{"id": "a"}, {"id": "a"}]}, "duplicate"),
+        ({"domains": [{"id": "other"}]}, "reserved"),
+        ({"domains": [{"id": "a", "questions": "not a list"}]}, "must be a list"),
+    ],
+)
 def test_invalid_codebooks_are_refused(data, message):
     with pytest.raises(InputError, match=message):
         parse_codebook(data)

@@ -79,10 +79,12 @@ def test_docx_paragraphs(tmp_path):
 
 
 def test_vtt_voice_tags_and_name_prefixes_merge_consecutive_cues(tmp_path):
-    vtt = ("WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Interviewer>How did it start?\n\n"
-           "00:00:03.500 --> 00:00:06.000\n<v Participant>She went quiet.\n\n"
-           "00:00:06.000 --> 00:00:08.000\n<v Participant>Totally quiet.\n\n"
-           "00:00:08.000 --> 00:00:09.000\nI: And then?\n")
+    vtt = (
+        "WEBVTT\n\n00:00:01.000 --> 00:00:03.000\n<v Interviewer>How did it start?\n\n"
+        "00:00:03.500 --> 00:00:06.000\n<v Participant>She went quiet.\n\n"
+        "00:00:06.000 --> 00:00:08.000\n<v Participant>Totally quiet.\n\n"
+        "00:00:08.000 --> 00:00:09.000\nI: And then?\n"
+    )
     t = read_transcript(write(tmp_path, "s.vtt", vtt))
     assert [x.text for x in t.turns] == ["How did it start?", "She went quiet. Totally quiet.", "And then?"]
     assert t.turns[1].start == 3.5 and t.turns[1].end == 8.0 and t.turns[1].line == 6
@@ -91,11 +93,16 @@ def test_vtt_voice_tags_and_name_prefixes_merge_consecutive_cues(tmp_path):
 def test_srt_with_name_prefix(tmp_path):
     srt = "1\n00:00:01,000 --> 00:00:02,000\nI: Hello?\n\n2\n00:00:02,000 --> 00:00:04,000\nP: Hi there.\n"
     t = read_transcript(write(tmp_path, "s.srt", srt))
-    assert [(x.speaker_role, x.text) for x in t.turns] == [("interviewer", "Hello?"), ("participant", "Hi there.")]
+    assert [(x.speaker_role, x.text) for x in t.turns] == [
+        ("interviewer", "Hello?"),
+        ("participant", "Hi there."),
+    ]
 
 
 def test_csv_with_optional_times(tmp_path):
-    t = read_transcript(write(tmp_path, "s.csv", "speaker,text,start,end\nI,Why?,0,2.5\nP,\"Because, well.\",00:03,4\n"))
+    t = read_transcript(
+        write(tmp_path, "s.csv", 'speaker,text,start,end\nI,Why?,0,2.5\nP,"Because, well.",00:03,4\n')
+    )
     assert t.turns[1].text == "Because, well." and t.turns[1].start == 3.0 and t.turns[1].line == 3
 
 
@@ -105,7 +112,9 @@ def test_write_then_read_round_trip(tmp_path, suffix):
     path = tmp_path / f"copy{suffix}"
     write_transcript(original, path)
     again = read_transcript(path)
-    assert [(x.speaker_role, x.text) for x in again.turns] == [(x.speaker_role, x.text) for x in original.turns]
+    assert [(x.speaker_role, x.text) for x in again.turns] == [
+        (x.speaker_role, x.text) for x in original.turns
+    ]
     if suffix in (".txt", ".docx"):
         assert render_text(again) == render_text(original)
 
@@ -146,8 +155,21 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
     bad = write(tmp_path, "bad.txt", b"I: q\n\x00", "wb")
     out = tmp_path / "p.jsonl"
     result = subprocess.run(
-        [sys.executable, "-m", "transcode", "precode", str(good), str(bad), "--codebook",
-         str(tmp_path / "missing.yaml"), "--out", str(out)], capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "transcode",
+            "precode",
+            str(good),
+            str(bad),
+            "--codebook",
+            str(tmp_path / "missing.yaml"),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "missing.yaml" in result.stderr
     assert result.stdout == "" and not out.exists()

@@ -17,8 +17,12 @@ BOOK = {"name": "b", "domains": [{"id": "antecedents", "name": "A"}, {"id": "con
 
 
 def transcript(case="07", answer="She went quiet after I pushed on homework."):
-    return Transcript(case, (Turn("interviewer", "I", "What happened?", 1), Turn("participant", "P", answer, 2)),
-                      {"interviewer": "R2"}, f"{case}.txt")
+    return Transcript(
+        case,
+        (Turn("interviewer", "I", "What happened?", 1), Turn("participant", "P", answer, 2)),
+        {"interviewer": "R2"},
+        f"{case}.txt",
+    )
 
 
 def units_for(t: Transcript) -> list[ThoughtUnit]:
@@ -94,8 +98,10 @@ def test_decision_log_gives_current_codes_and_keeps_judges_blind(store):
     store.record_decision("ben", "07-0001", None, "other")
     assert store.judge_codes("ana") == {"07-0001": frozenset({"antecedents"})}
     assert store.judge_codes("ben") == {"07-0001": frozenset({"other"})}
-    assert store.all_judge_codes() == {"ana": {"07-0001": frozenset({"antecedents"})},
-                                       "ben": {"07-0001": frozenset({"other"})}}
+    assert store.all_judge_codes() == {
+        "ana": {"07-0001": frozenset({"antecedents"})},
+        "ben": {"07-0001": frozenset({"other"})},
+    }
     assert store.status().coded == 1
     with pytest.raises(StoreError):
         store.record_decision("ana", "07-0001", None, "accepted")

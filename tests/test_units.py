@@ -6,10 +6,9 @@ import json
 
 import pytest
 
+from tests.conftest import DEMO
 from transcode.transcript import Transcript, Turn
 from transcode.units import segment_turn, split_transcript
-
-from tests.conftest import DEMO
 
 
 def units_of(text: str, nlp, question: str = "How did you feel?") -> list[str]:
@@ -23,48 +22,65 @@ def test_backchannel_joins_the_next_sentence_at_turn_start(nlp):
 
 
 def test_fragment_joins_the_previous_sentence(nlp):
-    units = units_of("I kept thinking I had failed her as a therapist. I don't know. "
-                     "Then my supervisor asked to see the video of the session.", nlp)
-    assert units == ["I kept thinking I had failed her as a therapist. I don't know.",
-                     "Then my supervisor asked to see the video of the session."]
+    units = units_of(
+        "I kept thinking I had failed her as a therapist. I don't know. "
+        "Then my supervisor asked to see the video of the session.",
+        nlp,
+    )
+    assert units == [
+        "I kept thinking I had failed her as a therapist. I don't know.",
+        "Then my supervisor asked to see the video of the session.",
+    ]
 
 
 def test_quoted_exchange_stays_together(nlp):
-    units = units_of('And she said, "You never listen to me. You are just like my mother." '
-                     "I did not know what to say to that at all.", nlp)
+    units = units_of(
+        'And she said, "You never listen to me. You are just like my mother." '
+        "I did not know what to say to that at all.",
+        nlp,
+    )
     assert units[0] == 'And she said, "You never listen to me. You are just like my mother."'
     assert units[1] == "I did not know what to say to that at all."
 
 
 def test_long_run_on_is_cut_at_a_discourse_marker(nlp):
-    text = ("I went home that night and I just kept replaying the whole session in my head over and over "
-            "and thinking about every single thing I could have said differently to her, but I also felt "
-            "kind of angry at her for how she had talked to me, which surprised me because she had been so "
-            "warm the week before and I really thought we had a good connection going")
+    text = (
+        "I went home that night and I just kept replaying the whole session in my head over and over "
+        "and thinking about every single thing I could have said differently to her, but I also felt "
+        "kind of angry at her for how she had talked to me, which surprised me because she had been so "
+        "warm the week before and I really thought we had a good connection going"
+    )
     units = units_of(text, nlp)
     assert len(units) >= 2
     assert all(len(u.split()) >= 4 for u in units)
-    assert " ".join(units).replace(" ,", ",") == text or "".join(units).replace(" ", "") == text.replace(" ", "")
+    assert " ".join(units).replace(" ,", ",") == text or "".join(units).replace(" ", "") == text.replace(
+        " ", ""
+    )
 
 
 def test_annotations_alone_are_not_units(nlp):
-    units = units_of("[laughs] Okay. So the client was a graduate student who came in for panic attacks.", nlp)
+    units = units_of(
+        "[laughs] Okay. So the client was a graduate student who came in for panic attacks.", nlp
+    )
     assert len(units) == 1 and units[0].startswith("[laughs]")
 
 
 def test_offsets_turns_and_questions_are_kept(nlp):
-    transcript = Transcript("07", (
-        Turn("interviewer", "I", "Tell me about the client.", 1),
-        Turn("participant", "P", "She was a student at the time. She had panic attacks before exams.", 2),
-        Turn("interviewer", "I", "And the rupture?", 3),
-        Turn("participant", "P", "It happened in our fifth session, after I pushed her on homework.", 4),
-    ))
+    transcript = Transcript(
+        "07",
+        (
+            Turn("interviewer", "I", "Tell me about the client.", 1),
+            Turn("participant", "P", "She was a student at the time. She had panic attacks before exams.", 2),
+            Turn("interviewer", "I", "And the rupture?", 3),
+            Turn("participant", "P", "It happened in our fifth session, after I pushed her on homework.", 4),
+        ),
+    )
     units = split_transcript(transcript, nlp)
     assert [u.unit_id for u in units] == ["07-0001", "07-0002", "07-0003"]
     assert [u.turn for u in units] == [2, 2, 4]
     assert [u.question for u in units] == ["Tell me about the client."] * 2 + ["And the rupture?"]
     for u in units:
-        assert transcript.turns[u.turn - 1].text[u.start:u.end] == u.text
+        assert transcript.turns[u.turn - 1].text[u.start : u.end] == u.text
 
 
 def test_segment_turn_pure_core_without_a_model():

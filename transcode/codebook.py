@@ -61,8 +61,13 @@ class Codebook:
             "name": self.name,
             "version": self.version,
             "domains": [
-                {"id": d.id, "name": d.name, "description": d.description, "questions": list(d.questions),
-                 "categories": [category(c) for c in d.categories]}
+                {
+                    "id": d.id,
+                    "name": d.name,
+                    "description": d.description,
+                    "questions": list(d.questions),
+                    "categories": [category(c) for c in d.categories],
+                }
                 for d in self.domains
             ],
         }
@@ -78,8 +83,9 @@ def load_codebook(path: str | Path) -> Codebook:
         raise InputError("codebook is not UTF-8 text", str(path)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
-        raise InputError(f"invalid YAML: {getattr(err, 'problem', err)}", str(path),
-                         mark.line + 1 if mark else None) from None
+        raise InputError(
+            f"invalid YAML: {getattr(err, 'problem', err)}", str(path), mark.line + 1 if mark else None
+        ) from None
     return parse_codebook(data, str(path))
 
 
@@ -102,19 +108,28 @@ def parse_codebook(data: object, source: str = "<codebook>") -> Codebook:
         questions = raw.get("questions") or []
         if not isinstance(questions, list):
             raise InputError(f"domain {domain_id!r}: 'questions' must be a list", source)
-        domains.append(Domain(
-            id=domain_id,
-            name=str(raw.get("name") or domain_id),
-            description=" ".join(str(raw.get("description") or "").split()),
-            questions=tuple(str(q) for q in questions),
-            categories=tuple(_category(c, source, domain_id) for c in raw.get("categories") or []),
-        ))
-    return Codebook(name=str(data.get("name") or "Untitled codebook"), domains=tuple(domains),
-                    version=str(data.get("version", "1")), source=source)
+        domains.append(
+            Domain(
+                id=domain_id,
+                name=str(raw.get("name") or domain_id),
+                description=" ".join(str(raw.get("description") or "").split()),
+                questions=tuple(str(q) for q in questions),
+                categories=tuple(_category(c, source, domain_id) for c in raw.get("categories") or []),
+            )
+        )
+    return Codebook(
+        name=str(data.get("name") or "Untitled codebook"),
+        domains=tuple(domains),
+        version=str(data.get("version", "1")),
+        source=source,
+    )
 
 
 def _category(raw: object, source: str, domain_id: str) -> Category:
     if not isinstance(raw, dict) or "id" not in raw:
         raise InputError(f"domain {domain_id!r}: each category needs an 'id'", source)
-    return Category(id=str(raw["id"]), name=str(raw.get("name") or raw["id"]),
-                    subcategories=tuple(_category(s, source, domain_id) for s in raw.get("subcategories") or []))
+    return Category(
+        id=str(raw["id"]),
+        name=str(raw.get("name") or raw["id"]),
+        subcategories=tuple(_category(s, source, domain_id) for s in raw.get("subcategories") or []),
+    )

@@ -16,7 +16,16 @@ from transcode.transcript import InputError, SpeakerRole, Transcript, Turn
 
 DEFAULT_INTERVIEWER_LABELS = ("I", "Q", "INT", "Interviewer", "Int")
 DEFAULT_PARTICIPANT_LABELS = (
-    "P", "R", "A", "Participant", "Respondent", "Interviewee", "T", "Therapist", "C", "Client",
+    "P",
+    "R",
+    "A",
+    "Participant",
+    "Respondent",
+    "Interviewee",
+    "T",
+    "Therapist",
+    "C",
+    "Client",
 )
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".vtt", ".srt", ".csv")
 
@@ -65,8 +74,10 @@ def read_transcript(
     roles = SpeakerRoles(interviewer_labels, participant_labels, other_speakers)
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise InputError(f"unsupported file type {suffix or '(none)'}; expected one of "
-                         f"{', '.join(SUPPORTED_SUFFIXES)}", str(path))
+        raise InputError(
+            f"unsupported file type {suffix or '(none)'}; expected one of {', '.join(SUPPORTED_SUFFIXES)}",
+            str(path),
+        )
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a regular file", str(path))
     if suffix == ".docx":
@@ -98,9 +109,7 @@ def read_text(path: Path) -> str:
         raise InputError(f"not valid UTF-8 text (byte 0x{data[err.start]:02x})", str(path), line) from None
 
 
-def parse_text_lines(
-    lines: Iterable[str], roles: SpeakerRoles, source: str, default_case: str
-) -> Transcript:
+def parse_text_lines(lines: Iterable[str], roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
     """Parse CONTRACT section 1 lines; ``line`` numbers are 1-based positions in ``lines``."""
     metadata: dict[str, str] = {}
     turns: list[Turn] = []
@@ -109,8 +118,9 @@ def parse_text_lines(
 
     def close() -> None:
         if current is not None:
-            turns.append(Turn(current["role"], current["label"], " ".join(current["parts"]).strip(),
-                              current["line"]))
+            turns.append(
+                Turn(current["role"], current["label"], " ".join(current["parts"]).strip(), current["line"])
+            )
 
     for number, raw in enumerate(lines, start=1):
         line = raw.rstrip()
@@ -132,8 +142,12 @@ def parse_text_lines(
                 current = {"role": role, "label": label, "parts": [match.group(2).strip()], "line": number}
                 continue
             if _looks_like_speaker(label):
-                raise InputError(f"unknown speaker label {label!r} (use --interviewer/--participant "
-                                 "to declare it, or --other-speakers keep)", source, number)
+                raise InputError(
+                    f"unknown speaker label {label!r} (use --interviewer/--participant "
+                    "to declare it, or --other-speakers keep)",
+                    source,
+                    number,
+                )
         if current is None:
             raise InputError("text before the first speaker label", source, number)
         current["parts"].append(line.strip())
@@ -178,8 +192,12 @@ def _parse_csv(text: str, roles: SpeakerRoles, source: str, default_case: str) -
             continue
         role = roles.role(label)
         if role is None:
-            raise InputError(f"unknown speaker label {label!r} (use --interviewer/--participant "
-                             "to declare it, or --other-speakers keep)", source, number)
+            raise InputError(
+                f"unknown speaker label {label!r} (use --interviewer/--participant "
+                "to declare it, or --other-speakers keep)",
+                source,
+                number,
+            )
         start = _seconds(row.get("start"), source, number)
         end = _seconds(row.get("end"), source, number)
         if turns and turns[-1].label == label and not body:
@@ -203,7 +221,9 @@ def _seconds(value: str | None, source: str, line: int) -> float | None:
         raise InputError(f"time {value!r} is not seconds or hh:mm:ss", source, line) from None
 
 
-def _parse_captions(text: str, suffix: str, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
+def _parse_captions(
+    text: str, suffix: str, roles: SpeakerRoles, source: str, default_case: str
+) -> Transcript:
     import webvtt
     from webvtt.errors import MalformedFileError
 
@@ -228,12 +248,18 @@ def _parse_captions(text: str, suffix: str, roles: SpeakerRoles, source: str, de
             raise InputError("caption has no speaker (<v Name> or 'Name:' prefix)", source, cursor + 1)
         role = roles.role(label)
         if role is None:
-            raise InputError(f"unknown speaker label {label!r} (use --interviewer/--participant "
-                             "to declare it, or --other-speakers keep)", source, cursor + 1)
+            raise InputError(
+                f"unknown speaker label {label!r} (use --interviewer/--participant "
+                "to declare it, or --other-speakers keep)",
+                source,
+                cursor + 1,
+            )
         start, end = _seconds(caption.start, source, cursor + 1), _seconds(caption.end, source, cursor + 1)
         if turns and turns[-1].label == label:
             previous = turns[-1]
-            turns[-1] = Turn(role, label, f"{previous.text} {body}".strip(), previous.line, previous.start, end)
+            turns[-1] = Turn(
+                role, label, f"{previous.text} {body}".strip(), previous.line, previous.start, end
+            )
         else:
             turns.append(Turn(role, label, body, cursor + 1, start, end))
     return Transcript(case=default_case, turns=tuple(turns), metadata={}, source=source)

@@ -35,9 +35,15 @@ class PreparedCase:
 
 def read_all(paths: Sequence[str | Path], options: IngestOptions = IngestOptions()) -> list[Transcript]:
     """Read and validate every file before any work starts, so bad input stops everything."""
-    transcripts = [read_transcript(p, interviewer_labels=options.interviewer_labels,
-                                   participant_labels=options.participant_labels,
-                                   other_speakers=options.other_speakers) for p in paths]
+    transcripts = [
+        read_transcript(
+            p,
+            interviewer_labels=options.interviewer_labels,
+            participant_labels=options.participant_labels,
+            other_speakers=options.other_speakers,
+        )
+        for p in paths
+    ]
     seen: dict[str, str] = {}
     for t in transcripts:
         if t.case in seen:
@@ -46,8 +52,12 @@ def read_all(paths: Sequence[str | Path], options: IngestOptions = IngestOptions
     return transcripts
 
 
-def prepare(transcripts: Sequence[Transcript], *, known_names: Sequence[str] = (),
-            on_progress: Callable[[int], None] | None = None) -> list[PreparedCase]:
+def prepare(
+    transcripts: Sequence[Transcript],
+    *,
+    known_names: Sequence[str] = (),
+    on_progress: Callable[[int], None] | None = None,
+) -> list[PreparedCase]:
     """De-identify and split each transcript (one spaCy model for both stages)."""
     from transcode.deid import deidentify
 
@@ -62,12 +72,17 @@ def prepare(transcripts: Sequence[Transcript], *, known_names: Sequence[str] = (
     return [PreparedCase(t, u, n) for t, u, n in zip(clean, units, counts, strict=True)]
 
 
-def propose(cases: Sequence[PreparedCase], classifier, *, batch_size: int = 256,
-            on_progress: Callable[[int], None] | None = None) -> Iterator[tuple[ThoughtUnit, object]]:
+def propose(
+    cases: Sequence[PreparedCase],
+    classifier,
+    *,
+    batch_size: int = 256,
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[tuple[ThoughtUnit, object]]:
     """Yield (unit, UnitProposal) for every unit, in transcript order, batching the encoder."""
     pending = [u for case in cases for u in case.units]
     for i in range(0, len(pending), batch_size):
-        batch = pending[i:i + batch_size]
+        batch = pending[i : i + batch_size]
         proposals = classifier.propose([u.text for u in batch], [u.question for u in batch])
         yield from zip(batch, proposals, strict=True)
         if on_progress:
@@ -76,8 +91,14 @@ def propose(cases: Sequence[PreparedCase], classifier, *, batch_size: int = 256,
 
 def contract_record(unit: ThoughtUnit, proposal) -> dict:
     """One line of PROPOSALS.jsonl (CONTRACT section 3)."""
-    return {"case": unit.case, "unit": unit.unit_id, "text": unit.text, "turn": unit.turn,
-            "question": unit.question, **proposal.as_contract()}
+    return {
+        "case": unit.case,
+        "unit": unit.unit_id,
+        "text": unit.text,
+        "turn": unit.turn,
+        "question": unit.question,
+        **proposal.as_contract(),
+    }
 
 
 def load_classifier(codebook: Codebook, model_path: str | Path | None = None, *, encoder=None):

@@ -30,7 +30,8 @@ from transcode.transcript import Transcript
 MIN_WORDS = 4
 MAX_WORDS = 60
 _DISCOURSE_MARKERS = re.compile(
-    r",\s+(?=(?:and then|and so|but|so|anyway|because|and that's when|which|and I|and she|and he|and they)\b)",
+    r",\s+(?=(?:and then|and so|but|so|anyway|because|and that's when|which"
+    r"|and I|and she|and he|and they)\b)",
     re.IGNORECASE,
 )
 _QUOTE_INTRO = re.compile(r"\b(said|says|goes|went|told me|asked|was like|asked me|yelled)\s*[,:]?\s*$", re.I)
@@ -53,14 +54,16 @@ class ThoughtUnit:
         return f"{self.case}-{self.index:04d}"
 
 
-def split_transcript(transcript: Transcript, nlp=None, *, min_words: int = MIN_WORDS,
-                     max_words: int = MAX_WORDS) -> list[ThoughtUnit]:
+def split_transcript(
+    transcript: Transcript, nlp=None, *, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS
+) -> list[ThoughtUnit]:
     """Thought units of every participant turn, in transcript order."""
     return split_transcripts([transcript], nlp, min_words=min_words, max_words=max_words)[0]
 
 
-def split_transcripts(transcripts: Sequence[Transcript], nlp=None, *, min_words: int = MIN_WORDS,
-                      max_words: int = MAX_WORDS) -> list[list[ThoughtUnit]]:
+def split_transcripts(
+    transcripts: Sequence[Transcript], nlp=None, *, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS
+) -> list[list[ThoughtUnit]]:
     """Batch version: one spaCy pass over all participant turns of all transcripts."""
     if nlp is None:
         from transcode.nlp import load_spacy
@@ -81,13 +84,28 @@ def split_transcripts(transcripts: Sequence[Transcript], nlp=None, *, min_words:
         verbs = [any(tok.pos_ in ("VERB", "AUX") for tok in s) for s in doc.sents]
         for start, end in segment_turn(text, spans, verbs, min_words=min_words, max_words=max_words):
             unit_list = results[t_index]
-            unit_list.append(ThoughtUnit(transcripts[t_index].case, len(unit_list) + 1, number, start, end,
-                                         text[start:end], question))
+            unit_list.append(
+                ThoughtUnit(
+                    transcripts[t_index].case,
+                    len(unit_list) + 1,
+                    number,
+                    start,
+                    end,
+                    text[start:end],
+                    question,
+                )
+            )
     return results
 
 
-def segment_turn(text: str, sentences: Sequence[tuple[int, int]], has_verb: Sequence[bool] | None = None,
-                 *, min_words: int = MIN_WORDS, max_words: int = MAX_WORDS) -> list[tuple[int, int]]:
+def segment_turn(
+    text: str,
+    sentences: Sequence[tuple[int, int]],
+    has_verb: Sequence[bool] | None = None,
+    *,
+    min_words: int = MIN_WORDS,
+    max_words: int = MAX_WORDS,
+) -> list[tuple[int, int]]:
     """The pure core: sentence spans of one turn -> thought-unit spans (rules 2-4)."""
     spans = [s for s in _trim_all(text, sentences) if s[1] > s[0]]
     if has_verb is None:
@@ -119,7 +137,9 @@ def _words(text: str) -> int:
 def _open_quote(fragment: str) -> bool:
     straight = len(re.findall(r'(?<!\w)"|"(?!\w)', fragment)) % 2 == 1
     curly = fragment.count("\u201c") > fragment.count("\u201d")
-    single = len(re.findall(r"(?<![\w])'(?=\w)", fragment)) > len(re.findall(r"(?<=[\w.!?,])'(?!\w)", fragment))
+    single = len(re.findall(r"(?<![\w])'(?=\w)", fragment)) > len(
+        re.findall(r"(?<=[\w.!?,])'(?!\w)", fragment)
+    )
     return straight or curly or single
 
 
@@ -127,7 +147,7 @@ def _join_quotes(text, spans, flags):
     out, out_flags = [], []
     for span, flag in zip(spans, flags, strict=True):
         if out:
-            previous = text[out[-1][0]:out[-1][1]]
+            previous = text[out[-1][0] : out[-1][1]]
             if _open_quote(previous) or _QUOTE_INTRO.search(previous):
                 out[-1] = (out[-1][0], span[1])
                 out_flags[-1] = out_flags[-1] or flag
@@ -147,10 +167,10 @@ def _join_fragments(text, spans, flags, min_words):
             continue
         if i == 0:
             units[0:2] = [(units[0][0], units[1][1])]
-            fragment[0:2] = [fragment[1] and _words(text[units[0][0]:units[0][1]]) < min_words]
+            fragment[0:2] = [fragment[1] and _words(text[units[0][0] : units[0][1]]) < min_words]
         else:
-            units[i - 1:i + 1] = [(units[i - 1][0], units[i][1])]
-            fragment[i - 1:i + 1] = [fragment[i - 1]]
+            units[i - 1 : i + 1] = [(units[i - 1][0], units[i][1])]
+            fragment[i - 1 : i + 1] = [fragment[i - 1]]
             i -= 1
         i = max(i, 0)
         if len(units) == 1:
@@ -166,13 +186,17 @@ def _cut_run_on(text, span, min_words, max_words):
     middle = (start + end) / 2
     for match in _DISCOURSE_MARKERS.finditer(text, start, end):
         cut = match.start() + 1
-        left, right = text[start:cut], text[match.end():end]
-        if _words(left) >= min_words and _words(right) >= min_words and (
-                best is None or abs(cut - middle) < abs(best[0] - middle)):
+        left, right = text[start:cut], text[match.end() : end]
+        if (
+            _words(left) >= min_words
+            and _words(right) >= min_words
+            and (best is None or abs(cut - middle) < abs(best[0] - middle))
+        ):
             best = (cut, match.end())
     if best is None:
         return [span]
     left_span = _trim_all(text, [(start, best[0])])[0]
     right_span = (best[1], end)
-    return (_cut_run_on(text, left_span, min_words, max_words)
-            + _cut_run_on(text, right_span, min_words, max_words))
+    return _cut_run_on(text, left_span, min_words, max_words) + _cut_run_on(
+        text, right_span, min_words, max_words
+    )

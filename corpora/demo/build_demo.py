@@ -57,8 +57,17 @@ def _render_case(path: Path, domains: set[str]):
             turn_text = text if first else f"{turn_text} {text}"
             first = False
             unit_id = f"{case}-t{turn_no:02d}u{j}"
-            units.append({"case": case, "unit": unit_id, "turn": turn_no, "start": start,
-                          "end": start + len(text), "text": text, "domains": gold})
+            units.append(
+                {
+                    "case": case,
+                    "unit": unit_id,
+                    "turn": turn_no,
+                    "start": start,
+                    "end": start + len(text),
+                    "text": text,
+                    "domains": gold,
+                }
+            )
             for judge in JUDGES:
                 codes = unit.get(f"judge_{judge.lower()}", gold)
                 for code in codes or [""]:
@@ -72,8 +81,16 @@ def _render_case(path: Path, domains: set[str]):
         if not hits:
             sys.exit(f"{path}: planted identifier {ident['text']!r} does not occur in the text")
         for n, m in hits:
-            identifiers.append({"case": case, "line": n, "start": m.start(), "end": m.end(),
-                                "text": ident["text"], "type": ident["type"]})
+            identifiers.append(
+                {
+                    "case": case,
+                    "line": n,
+                    "start": m.start(),
+                    "end": m.end(),
+                    "text": ident["text"],
+                    "type": ident["type"],
+                }
+            )
     return case, "\n".join(lines) + "\n", units, codings, identifiers
 
 
@@ -95,13 +112,16 @@ def main() -> None:
     gold.mkdir(exist_ok=True)
     (gold / "units.jsonl").write_text("".join(json.dumps(u) + "\n" for u in all_units), encoding="utf-8")
     (gold / "identifiers.jsonl").write_text(
-        "".join(json.dumps(i) + "\n" for i in all_identifiers), encoding="utf-8")
+        "".join(json.dumps(i) + "\n" for i in all_identifiers), encoding="utf-8"
+    )
     with open(HERE / "judges.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=["unit", "judge", "code"])
         writer.writeheader()
         writer.writerows(all_codings)
-    print(f"{len({u['case'] for u in all_units})} cases, {len(all_units)} units, "
-          f"{len(all_identifiers)} planted identifier occurrences")
+    print(
+        f"{len({u['case'] for u in all_units})} cases, {len(all_units)} units, "
+        f"{len(all_identifiers)} planted identifier occurrences"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def _register() -> None:
 def main() -> None:
     _register()
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns the code of a typer.Exit instead of exiting.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except InputError as err:
         print(f"transcode: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -32,8 +32,12 @@ def precode(
     files: Annotated[list[Path], typer.Argument(help="Transcripts (.txt .docx .vtt .srt .csv).")],
     codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML (CONTRACT section 2).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write PROPOSALS.jsonl.")],
-    model: Annotated[Path | None, typer.Option("--model", help="A classifier saved by `transcode train`.")] = None,
-    store: Annotated[bool, typer.Option("--store", help="Also load units and proposals into the store.")] = False,
+    model: Annotated[
+        Path | None, typer.Option("--model", help="A classifier saved by `transcode train`.")
+    ] = None,
+    store: Annotated[
+        bool, typer.Option("--store", help="Also load units and proposals into the store.")
+    ] = False,
     db: DbOption = DEFAULT_DB,
     names: NamesOption = None,
     interviewer: InterviewerOption = None,
@@ -95,8 +99,15 @@ def _summary(prepared, records, domain_ids):
         counts = by_case.setdefault(record["case"], Counter())
         for domain in record["suggested"] or ["other"]:
             counts[domain] += 1
-    return [{"case": c.transcript.case, "units": len(c.units), "replacements": c.replacements,
-             "suggested": dict(by_case.get(c.transcript.case, Counter()))} for c in prepared]
+    return [
+        {
+            "case": c.transcript.case,
+            "units": len(c.units),
+            "replacements": c.replacements,
+            "suggested": dict(by_case.get(c.transcript.case, Counter())),
+        }
+        for c in prepared
+    ]
 
 
 def _print_summary(summary, domain_ids, out):
@@ -107,8 +118,12 @@ def _print_summary(summary, domain_ids, out):
     for domain in [*domain_ids, "other"]:
         table.add_column(domain.replace("_", " "), justify="right")
     for row in summary:
-        table.add_row(row["case"], str(row["units"]), str(row["replacements"]),
-                      *(str(row["suggested"].get(d, 0)) for d in [*domain_ids, "other"]))
+        table.add_row(
+            row["case"],
+            str(row["units"]),
+            str(row["replacements"]),
+            *(str(row["suggested"].get(d, 0)) for d in [*domain_ids, "other"]),
+        )
     err_console.print(table)
 
 

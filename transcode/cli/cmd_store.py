@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from transcode.cli.common import (
+    DEFAULT_DB,
     DbOption,
     InterviewerOption,
     JsonOption,
@@ -22,7 +23,6 @@ from transcode.cli.common import (
     progress_bar,
     read_known_names,
 )
-from transcode.cli.common import DEFAULT_DB
 
 
 def init(
@@ -47,7 +47,9 @@ def init(
 def import_(
     files: Annotated[list[Path], typer.Argument(help="Transcripts (.txt .docx .vtt .srt .csv).")],
     db: DbOption = DEFAULT_DB,
-    codebook: Annotated[str | None, typer.Option("--codebook", help="Codebook YAML to store with them.")] = None,
+    codebook: Annotated[
+        str | None, typer.Option("--codebook", help="Codebook YAML to store with them.")
+    ] = None,
     cases: Annotated[str | None, typer.Option("--cases", help="CASES.csv with case attributes.")] = None,
     names: NamesOption = None,
     interviewer: InterviewerOption = None,
@@ -73,8 +75,15 @@ def import_(
     results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
     if attributes:
         store.set_case_attributes(attributes)
-    summary = [{"case": c.transcript.case, "units": len(c.units), "replacements": c.replacements,
-                "result": results[c.transcript.case]} for c in prepared]
+    summary = [
+        {
+            "case": c.transcript.case,
+            "units": len(c.units),
+            "replacements": c.replacements,
+            "result": results[c.transcript.case],
+        }
+        for c in prepared
+    ]
     if json_out:
         emit_json({"imported": summary})
         return
@@ -97,10 +106,15 @@ def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
     table = Table(title=f"{state.project} ({db})")
     table.add_column("what")
     table.add_column("count", justify="right")
-    for label, value in [("cases", state.cases), ("transcripts", state.transcripts), ("thought units", state.units),
-                         ("units coded by a judge", state.coded), ("units with consensus", state.agreed),
-                         ("codebook version", state.codebook_version or "-"),
-                         ("judges", ", ".join(state.judges) or "-")]:
+    for label, value in [
+        ("cases", state.cases),
+        ("transcripts", state.transcripts),
+        ("thought units", state.units),
+        ("units coded by a judge", state.coded),
+        ("units with consensus", state.agreed),
+        ("codebook version", state.codebook_version or "-"),
+        ("judges", ", ".join(state.judges) or "-"),
+    ]:
         table.add_row(label, str(value))
     out_console.print(table)
 

@@ -15,10 +15,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 DEFAULT_DB = "sqlite:///transcode.db"
 
 DbOption = Annotated[
-    str, typer.Option("--db", help="Store URL (sqlite:///file.db or postgresql+psycopg://...).",
-                      envvar="TRANSCODE_DB")
+    str,
+    typer.Option(
+        "--db", help="Store URL (sqlite:///file.db or postgresql+psycopg://...).", envvar="TRANSCODE_DB"
+    ),
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+]
 
 #: Messages and progress go to stderr so stdout stays clean for --json and piping.
 err_console = Console(stderr=True)
@@ -36,8 +40,13 @@ def emit_json(document: Any) -> None:
 def progress_bar(description: str, total: int | None, *, quiet: bool = False) -> Iterator[Any]:
     """A rich progress bar on stderr; ``advance(n)`` on the yielded object moves it."""
     progress = Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=False, disable=quiet,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=quiet,
     )
     with progress:
         task = progress.add_task(description, total=total)
@@ -70,15 +79,19 @@ OtherSpeakersOption = Annotated[
     str, typer.Option("--other-speakers", help="'error' (default) or 'keep' turns with unknown labels.")
 ]
 NamesOption = Annotated[
-    str | None, typer.Option("--names", help="File of known names (one per line) that must always be replaced.")
+    str | None,
+    typer.Option("--names", help="File of known names (one per line) that must always be replaced."),
 ]
 
 
 def ingest_options(interviewer, participant, other_speakers):
     from transcode.pipeline import IngestOptions
 
-    return IngestOptions(tuple(interviewer) if interviewer else None,
-                         tuple(participant) if participant else None, other_speakers)
+    return IngestOptions(
+        tuple(interviewer) if interviewer else None,
+        tuple(participant) if participant else None,
+        other_speakers,
+    )
 
 
 def read_known_names(path: str | None) -> list[str]:

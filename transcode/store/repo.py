@@ -106,13 +106,23 @@ class Store:
         """Store the codebook; a changed codebook becomes a new version. Returns the version."""
         with self.sessions.begin() as s:
             project_id = self.project_id(s)
-            latest = s.scalars(select(CodebookVersion).where(CodebookVersion.project_id == project_id)
-                               .order_by(CodebookVersion.version.desc())).first()
+            latest = s.scalars(
+                select(CodebookVersion)
+                .where(CodebookVersion.project_id == project_id)
+                .order_by(CodebookVersion.version.desc())
+            ).first()
             if latest is not None and latest.fingerprint == codebook.fingerprint():
                 return latest.version
             version = 1 if latest is None else latest.version + 1
-            s.add(CodebookVersion(project_id=project_id, version=version, name=codebook.name,
-                                  fingerprint=codebook.fingerprint(), body=codebook.to_dict()))
+            s.add(
+                CodebookVersion(
+                    project_id=project_id,
+                    version=version,
+                    name=codebook.name,
+                    fingerprint=codebook.fingerprint(),
+                    body=codebook.to_dict(),
+                )
+            )
             return version
 
     def codebook(self) -> Codebook | None:
@@ -128,10 +138,13 @@ class Store:
         different transcript is an error rather than a silent duplicate.
         """
         content_hash = hashlib.sha256(
-            "\n".join(f"{t.label}\t{t.text}" for t in transcript.turns).encode()).hexdigest()
+            "\n".join(f"{t.label}\t{t.text}" for t in transcript.turns).encode()
+        ).hexdigest()
         with self.sessions.begin() as s:
             project_id = self.project_id(s)
-            case = s.scalars(select(Case).where(Case.project_id == project_id, Case.key == transcript.case)).first()
+            case = s.scalars(
+                select(Case).where(Case.project_id == project_id, Case.key == transcript.case)
+            ).first()
             if case is None:
                 case = Case(project_id=project_id, key=transcript.case, attributes={})
                 s.add(case)
@@ -140,22 +153,46 @@ class Store:
             if any(t.content_hash == content_hash for t in existing):
                 return "unchanged"
             if existing:
-                raise InputError(f"case {transcript.case!r} already has a different transcript in the store",
-                                 transcript.source)
-            row = TranscriptRow(case_id=case.id, source_name=transcript.source or transcript.case,
-                                content_hash=content_hash, metadata_=dict(transcript.metadata))
+                raise InputError(
+                    f"case {transcript.case!r} already has a different transcript in the store",
+                    transcript.source,
+                )
+            row = TranscriptRow(
+                case_id=case.id,
+                source_name=transcript.source or transcript.case,
+                content_hash=content_hash,
+                metadata_=dict(transcript.metadata),
+            )
             s.add(row)
             s.flush()
             turn_ids = {}
             for number, turn in enumerate(transcript.turns, start=1):
-                turn_row = TurnRow(transcript_id=row.id, number=number, speaker_role=turn.speaker_role,
-                                   label=turn.label, text=turn.text, line=turn.line)
+                turn_row = TurnRow(
+                    transcript_id=row.id,
+                    number=number,
+                    speaker_role=turn.speaker_role,
+                    label=turn.label,
+                    text=turn.text,
+                    line=turn.line,
+                )
                 s.add(turn_row)
                 s.flush()
                 turn_ids[number] = turn_row.id
-            s.add_all(ThoughtUnitRow(case_id=case.id, transcript_id=row.id, turn_id=turn_ids[u.turn],
-                                     key=u.unit_id, position=u.index, turn_number=u.turn, start=u.start,
-                                     end=u.end, text=u.text, question=u.question) for u in units)
+            s.add_all(
+                ThoughtUnitRow(
+                    case_id=case.id,
+                    transcript_id=row.id,
+                    turn_id=turn_ids[u.turn],
+                    key=u.unit_id,
+                    position=u.index,
+                    turn_number=u.turn,
+                    start=u.start,
+                    end=u.end,
+                    text=u.text,
+                    question=u.question,
+                )
+                for u in units
+            )
             return "imported"
 
     def set_case_attributes(self, attributes: Mapping[str, Mapping[str, str]]) -> None:
@@ -186,20 +223,32 @@ class Store:
         """Replace the current proposals of the given units (keyed by unit id)."""
         with self.sessions.begin() as s:
             keys = list(proposals)
-            rows = {u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))}
+            rows = {
+                u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))
+            }
             missing = [k for k in keys if k not in rows]
             if missing:
                 raise StoreError(f"proposals for units not in the store: {missing[:3]}")
             s.execute(Proposal.__table__.delete().where(Proposal.unit_id.in_(rows.values())))
-            s.add_all(Proposal(unit_id=rows[k], domain=d, score=score, suggested=d in p.suggested,
-                               model_version=p.model_version)
-                      for k, p in proposals.items() for d, score in p.scores)
+            s.add_all(
+                Proposal(
+                    unit_id=rows[k],
+                    domain=d,
+                    score=score,
+                    suggested=d in p.suggested,
+                    model_version=p.model_version,
+                )
+                for k, p in proposals.items()
+                for d, score in p.scores
+            )
             return len(keys)
 
     def proposals(self, unit_key: str) -> list[tuple[str, float, bool]]:
         with self.session() as s:
             unit = self._unit(s, unit_key)
-            rows = s.scalars(select(Proposal).where(Proposal.unit_id == unit.id).order_by(Proposal.score.desc()))
+            rows = s.scalars(
+                select(Proposal).where(Proposal.unit_id == unit.id).order_by(Proposal.score.desc())
+            )
             return [(p.domain, p.score, p.suggested) for p in rows]
 
     # -- judges and decisions -----------------------------------------------------
@@ -215,8 +264,15 @@ class Store:
                 s.flush()
             return judge.id
 
-    def record_decision(self, judge: str, unit_key: str, domain: str | None, action: str,
-                        note: str | None = None, model_version: str | None = None) -> int:
+    def record_decision(
+        self,
+        judge: str,
+        unit_key: str,
+        domain: str | None,
+        action: str,
+        note: str | None = None,
+        model_version: str | None = None,
+    ) -> int:
         """Append one decision; committed before this returns."""
         if action not in ACTIONS:
             raise StoreError(f"unknown action {action!r}")
@@ -225,8 +281,14 @@ class Store:
         judge_id = self.judge(judge)
         with self.sessions.begin() as s:
             unit = self._unit(s, unit_key)
-            decision = CodeDecision(unit_id=unit.id, judge_id=judge_id, domain=domain, action=action,
-                                    note=note, model_version=model_version)
+            decision = CodeDecision(
+                unit_id=unit.id,
+                judge_id=judge_id,
+                domain=domain,
+                action=action,
+                note=note,
+                model_version=model_version,
+            )
             s.add(decision)
             s.flush()
             return decision.id
@@ -258,20 +320,25 @@ class Store:
             by_judge[name].append((key, domain, action))
         return {name: current_codes(r) for name, r in by_judge.items()}
 
-    def set_consensus(self, unit_key: str, domains: Iterable[str], recorded_by: str | None = None,
-                      note: str | None = None) -> None:
+    def set_consensus(
+        self, unit_key: str, domains: Iterable[str], recorded_by: str | None = None, note: str | None = None
+    ) -> None:
         domains = sorted(set(domains)) or ["other"]
         recorder = self.judge(recorded_by) if recorded_by else None
         with self.sessions.begin() as s:
             unit = self._unit(s, unit_key)
             s.execute(ConsensusCode.__table__.delete().where(ConsensusCode.unit_id == unit.id))
-            s.add_all(ConsensusCode(unit_id=unit.id, domain=d, recorded_by_id=recorder, note=note)
-                      for d in domains)
+            s.add_all(
+                ConsensusCode(unit_id=unit.id, domain=d, recorded_by_id=recorder, note=note) for d in domains
+            )
 
     def consensus(self) -> dict[str, frozenset[str]]:
         with self.session() as s:
-            rows = s.execute(select(ThoughtUnitRow.key, ConsensusCode.domain)
-                             .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)).all()
+            rows = s.execute(
+                select(ThoughtUnitRow.key, ConsensusCode.domain).join(
+                    ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id
+                )
+            ).all()
         out: dict[str, set[str]] = defaultdict(set)
         for key, domain in rows:
             out[key].add(domain)

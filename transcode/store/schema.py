@@ -178,7 +178,9 @@ class CoreIdea(Base):
 
 class CoreIdeaUnit(Base):
     __tablename__ = "core_idea_unit"
-    core_idea_id: Mapped[int] = mapped_column(ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True)
+    core_idea_id: Mapped[int] = mapped_column(
+        ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True
+    )
     unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"), primary_key=True)
 
 
@@ -187,7 +189,9 @@ class Category(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     domain: Mapped[str] = mapped_column(String(100))
-    parent_id: Mapped[int | None] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"), nullable=True)
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("category.id", ondelete="CASCADE"), nullable=True
+    )
     name: Mapped[str] = mapped_column(String(300))
     is_other: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
@@ -196,7 +200,9 @@ class Category(Base):
 
 class CoreIdeaCategory(Base):
     __tablename__ = "core_idea_category"
-    core_idea_id: Mapped[int] = mapped_column(ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True)
+    core_idea_id: Mapped[int] = mapped_column(
+        ForeignKey("core_idea.id", ondelete="CASCADE"), primary_key=True
+    )
     category_id: Mapped[int] = mapped_column(ForeignKey("category.id", ondelete="CASCADE"), primary_key=True)
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
