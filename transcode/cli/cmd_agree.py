@@ -1,0 +1,152 @@
+"""``transcode agree``: inter-judge agreement from RATINGS.csv or VALUES.csv (CONTRACT section 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
+from transcode.transcript import InputError
+
+REPORT_SUFFIXES = (".html", ".htm", ".md")
+
+
+def agree(
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="RATINGS.csv (unit,judge,code) or, with --coefficient, VALUES.csv (unit,judge,value)."
+        ),
+    ] = None,
+    coefficient: Annotated[
+        str | None,
+        typer.Option(
+            "--coefficient",
+            help="With VALUES.csv: percent_agreement, cohen_kappa, fleiss_kappa, "
+            "krippendorff_alpha, scott_pi or gwet_ac1.",
+        ),
+    ] = None,
+    level: Annotated[
+        str | None,
+        typer.Option(
+            "--level", help="Level of measurement for krippendorff_alpha: nominal, ordinal, interval, ratio."
+        ),
+    ] = None,
+    csv_out: Annotated[
+        Path | None, typer.Option("--csv", help="Also write the coefficients as CSV here.")
+    ] = None,
+    report_out: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write a report with plots (.html self-contained, or .md)."),
+    ] = None,
+    resamples: Annotated[
+        int, typer.Option("--resamples", min=0, help="Bootstrap resamples (0: no intervals).")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    window: Annotated[
+        int | None, typer.Option("--window", min=1, help="Units per rolling window in the over-time view.")
+    ] = None,
+    db: DbOption = DEFAULT_DB,
+    json_output: JsonOption = False,
+) -> None:
+    """Agreement between judges: overall, per code, per judge pair, with bootstrap intervals."""
+    from transcode.agreement import coefficients
+
+    if file is None:
+        raise InputError(
+            "a ratings file is needed (RATINGS.csv or VALUES.csv); reading ratings from the "
+            f"project store ({db}) is not supported by this command yet"
+        )
+    if coefficient is not None:
+        if coefficient not in coefficients.COEFFICIENT_NAMES:
+            raise InputError(
+                f"unknown --coefficient {coefficient!r}; use one of "
+                f"{', '.join(coefficients.COEFFICIENT_NAMES)}",
+                str(file),
+            )
+        if csv_out or report_out:
+            raise InputError("--csv and --report go with a RATINGS.csv, not with --coefficient", str(file))
+        _single_coefficient(file, coefficient, level or "nominal", json_output)
+        return
+    if level is not None:
+        raise InputError("--level goes with --coefficient (a VALUES.csv)", str(file))
+    if report_out is not None and report_out.suffix.lower() not in REPORT_SUFFIXES:
+        raise InputError("the report must end in .html or .md", str(report_out))
+    _ratings_report(file, json_output, csv_out, report_out, resamples, seed, window)
+
+
+def _single_coefficient(file: Path, name: str, level: str, json_output: bool) -> None:
+    from transcode.agreement import coefficients
+    from transcode.agreement.ratings import read_values_csv
+
+    if level not in coefficients.LEVELS:
+        raise InputError(f"unknown --level {level!r}; use one of {', '.join(coefficients.LEVELS)}", str(file))
+    values = read_values_csv(file, level)
+    try:
+        estimate = coefficients.coefficient(name, values.matrix, level)
+    except ValueError as err:
+        raise InputError(str(err), str(file)) from None
+    document = {
+        "coefficient": name,
+        "level": level,
+        "value": estimate.value,
+        "n_units": values.n_units,
+        "n_judges": values.n_judges,
+    }
+    if estimate.reason:
+        document["reason"] = estimate.reason
+    if json_output:
+        emit_json(document)
+        return
+    shown = "undefined" if estimate.value is None else f"{estimate.value:.4f}"
+    out_console.print(f"{name} ({level}) = {shown} over {values.n_units} units, {values.n_judges} judges")
+    if estimate.reason:
+        err_console.print(f"undefined: {estimate.reason}")
+
+
+def _writable(path: Path) -> None:
+    if not path.parent.is_dir():
+        raise InputError("folder does not exist", str(path.parent))
+
+
+def _ratings_report(
+    file: Path,
+    json_output: bool,
+    csv_out: Path | None,
+    report_out: Path | None,
+    resamples: int,
+    seed: int,
+    window: int | None,
+) -> None:
+    from transcode.agreement import render
+    from transcode.agreement.ratings import read_ratings_csv
+    from transcode.agreement.report import full_report
+
+    for target in (csv_out, report_out):
+        if target is not None:
+            _writable(target)
+    ratings = read_ratings_csv(file)
+    with err_console.status(
+        f"Computing agreement for {len(ratings.units)} units, {len(ratings.judges)} judges"
+    ):
+        report = full_report(ratings, resamples=resamples, seed=seed, window=window)
+    try:
+        if csv_out is not None:
+            render.write_csv(report, csv_out)
+        if report_out is not None:
+            render.write_document(report, report_out)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror or err}", err.filename) from None
+    if json_output:
+        emit_json(report)
+    else:
+        render.print_report(report, out_console)
+    for target in (csv_out, report_out):
+        if target is not None:
+            err_console.print(f"wrote {target}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("agree")(agree)
