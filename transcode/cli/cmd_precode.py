@@ -35,6 +35,14 @@ def precode(
     model: Annotated[
         Path | None, typer.Option("--model", help="A classifier saved by `transcode train`.")
     ] = None,
+    fast: Annotated[
+        bool,
+        typer.Option("--fast", help="Static model2vec encoder (fast tier, less accurate; see evaluate)."),
+    ] = False,
+    model_name: Annotated[
+        Path | None,
+        typer.Option("--model-name", help="Another local sentence-transformers folder instead of MiniLM."),
+    ] = None,
     store: Annotated[
         bool, typer.Option("--store", help="Also load units and proposals into the store.")
     ] = False,
@@ -57,7 +65,12 @@ def precode(
         from transcode.store import open_store
 
         target_store = open_store(db)
-    classifier = load_classifier(book, model)
+    encoder = None
+    if fast or model_name is not None:
+        from transcode.embed import make_encoder
+
+        encoder = make_encoder(model_name, fast=fast)
+    classifier = load_classifier(book, model, encoder=encoder)
     with progress_bar("de-identify + split", len(transcripts)) as bar:
         prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
     total = sum(len(c.units) for c in prepared)
