@@ -36,7 +36,10 @@ def cross(
         ),
     ] = None,
     cases: Annotated[
-        Path | None, typer.Option("--cases", help="CASES.csv: case,ATTR... (every case).")
+        Path | None,
+        typer.Option(
+            "--cases", help="CASES.csv: case,ATTR... (every case; without MEMBERSHIPS: the store's)."
+        ),
     ] = None,
     compare: Annotated[
         list[str] | None,
@@ -81,23 +84,22 @@ def cross(
     as_json: JsonOption = False,
 ) -> None:
     """Label categories general/typical/variant/rare, compare subgroups, and render the CQR results table."""
-    if memberships is None:
-        raise InputError(
-            "cross-analysis from the project store is not available yet: pass MEMBERSHIPS.csv "
-            "--cases CASES.csv (CONTRACT section 6)",
-            db,
-        )
-    if cases is None:
+    if memberships is not None and cases is None:
         raise InputError("--cases CASES.csv is required with a memberships file", str(memberships))
     options = _options(compare or [], meaningful, difference_rule, profile, bands, rare)
     fmt = _format(output_format, out, as_json)
 
-    case_table = read_cases(cases)
-    rows = read_memberships(memberships, case_table)
+    if memberships is None:
+        rows, case_table, options = _from_store(db, cases, options)
+        source = str(cases) if cases is not None else db
+    else:
+        case_table = read_cases(cases)
+        rows = read_memberships(memberships, case_table)
+        source = str(cases)
     try:
         result = cross_analysis(rows, case_table, options)
     except InputError as err:
-        raise InputError(err.message, err.path or str(cases), err.line) from None
+        raise InputError(err.message, err.path or source, err.line) from None
 
     report = None
     if check is not None:
@@ -129,6 +131,34 @@ def cross(
         if not report["consistent"]:
             # SystemExit, not typer.Exit: Click with standalone_mode=False drops Exit codes.
             raise SystemExit(1)
+
+
+def _from_store(db: str, cases: Path | None, options: CrossOptions):
+    """Memberships from the store's consensus core ideas x categories; the sample is every case in
+    the store (or CASES.csv when given); domains in codebook order; the store's Other categories."""
+    from dataclasses import replace
+
+    from transcode.store import open_store
+    from transcode.store.analysis import cross_inputs
+
+    store = open_store(db)
+    try:
+        inputs = cross_inputs(store)
+    finally:
+        store.close()
+    case_table = read_cases(cases) if cases is not None else inputs.cases
+    unknown = sorted({m.case for m in inputs.memberships} - set(case_table))
+    if unknown:
+        raise InputError(
+            f"the store has core ideas of case(s) not in the sample: {', '.join(unknown)}",
+            str(cases) if cases is not None else db,
+        )
+    options = replace(
+        options,
+        domain_order=inputs.domain_order,
+        other_names=options.other_names | inputs.other_names,
+    )
+    return inputs.memberships, case_table, options
 
 
 def _options(
