@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from transcode.store.repo import ACTIONS, APPLIES, Store, StoreError
 from transcode.store.schema import (
@@ -161,20 +161,29 @@ def coding_queue(
     return items
 
 
-def uncertainty(proposal: UnitProposals | None) -> float:
-    """Margin uncertainty, 1 - (top score - second score): near 1 when the model hesitates."""
-    if proposal is None or not proposal.scores:
-        return 0.0
-    scores = sorted((score for _, score in proposal.scores), reverse=True)
-    second = scores[1] if len(scores) > 1 else 0.0
-    return 1.0 - (scores[0] - second)
-
-
 def order_by_uncertainty(
     items: Sequence[QueueItem], proposals: Mapping[str, UnitProposals]
 ) -> list[QueueItem]:
-    """Most uncertain first; ties (and units without proposals, last) keep transcript order."""
-    return sorted(items, key=lambda item: (item.key not in proposals, -uncertainty(proposals.get(item.key))))
+    """Least certain proposal first (margin); units without proposals keep transcript order, last."""
+    from transcode.classify import UnitProposal
+    from transcode.classify.active import order_queue
+
+    scored = [item for item in items if item.key in proposals]
+    domains = sorted({d for item in scored for d, _ in proposals[item.key].scores})
+    by_key = {item.key: item for item in scored}
+    ranked = order_queue(
+        [item.key for item in scored],
+        [
+            UnitProposal(
+                proposals[item.key].scores,
+                tuple(proposals[item.key].suggested),
+                proposals[item.key].model_version,
+            )
+            for item in scored
+        ],
+        domains,
+    )
+    return [by_key[key] for key in ranked] + [item for item in items if item.key not in proposals]
 
 
 def load_proposals(store: Store, case: str | None = None) -> dict[str, UnitProposals]:
@@ -402,6 +411,12 @@ def disagreements(store: Store, case: str | None = None) -> list[Disagreement]:
     ]
 
 
+def consensus_count(store: Store) -> int:
+    """How many units hold consensus codes (what background retraining waits on)."""
+    with store.session() as s:
+        return s.scalar(select(func.count(func.distinct(ConsensusCode.unit_id)))) or 0
+
+
 def unanimous_without_consensus(store: Store) -> dict[str, frozenset[str]]:
     """Units every judge who coded them (two or more) coded alike, with no consensus recorded yet."""
     by_unit: dict[str, list[frozenset[str]]] = defaultdict(list)
@@ -534,3 +549,29 @@ def resolve_comment(store: Store, comment_id: int, resolution: str, rationale: s
             raise StoreError(f"no audit comment {comment_id}")
         row.resolution = resolution
         row.rationale = rationale
+
+
+def consensus_notes(store: Store) -> dict[str, str]:
+    """The note kept with each unit's consensus codes."""
+    with store.session() as s:
+        rows = s.execute(
+            select(ThoughtUnitRow.key, ConsensusCode.note)
+            .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)
+            .where(ConsensusCode.note.is_not(None))
+        ).all()
+    return dict(rows)
+
+
+def ratings_records(store: Store) -> list[tuple[str, str, str | None]]:
+    """Every judge's current codes as ``(unit, judge, code)`` records for the agreement report.
+
+    "other" becomes a record with no code (rated, no domain); emptied units are left out.
+    """
+    out = []
+    for name, codes in sorted(store.all_judge_codes().items()):
+        for key, given in sorted(codes.items()):
+            if not is_coded(given):
+                continue
+            domains = sorted(given - {OTHER})
+            out += [(key, name, d) for d in domains] or [(key, name, None)]
+    return out

@@ -1,0 +1,56 @@
+"""``transcode code`` refuses bad input with one line on stderr and exit 2, before any screen opens."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+from tests.test_tui_store import build_store
+
+
+def run_code(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-c", "from transcode.cli import main; main()", "code", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+    )
+
+
+@pytest.fixture()
+def url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = build_store(url)
+    store.judge("Aud", "auditor")
+    store.close()
+    return url
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "coding needs --judge NAME"),
+        (["--audit"], "auditing needs --judge NAME"),
+        (["--judge", "A", "--order", "random"], "--order must be transcript or uncertainty"),
+        (["--judge", "A", "--consensus", "--audit"], "choose one of --consensus and --audit"),
+        (["--judge", "A", "--case", "99"], "case '99' has no thought units"),
+        (["--judge", "Aud"], "Aud is an auditor"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(url, args, message):
+    result = run_code("--db", url, "--no-model", *args)
+    assert result.returncode == 2 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_a_missing_store_names_the_url(tmp_path):
+    url = f"sqlite:///{tmp_path / 'none.db'}"
+    result = run_code("--db", url, "--judge", "A")
+    assert result.returncode == 2 and "no transcode store" in result.stderr and url in result.stderr

@@ -1,0 +1,272 @@
+"""The coding room's store functions (transcode.store.coding) on a real SQLite file.
+
+Also the small store the other ``test_tui_*`` files build on: two cases, twelve
+units, stored proposals, the demo codebook.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import DEMO
+from transcode.agreement import agreement_report
+from transcode.classify import UnitProposal
+from transcode.codebook import load_codebook
+from transcode.store import coding, open_store
+from transcode.store.coding import Decision, UnitProposals
+from transcode.store.repo import Store, StoreError
+from transcode.transcript import Transcript, Turn
+from transcode.units import ThoughtUnit
+
+MODEL = "zeroshot:test"
+#: case -> turns; an interviewer turn is a string, a participant turn a list of units with the
+#: domains the test model suggests for each.
+CASES: dict[str, list] = {
+    "01": [
+        "Tell me a little about the client you have in mind.",
+        [
+            ("She was a graduate student in her twenties, new to the city.", ["client_context"]),
+            ("We had been meeting weekly for about four months by then.", ["client_context"]),
+            (
+                "Honestly the relationship felt warm and steady before all this.",
+                ["client_context", "antecedents"],
+            ),
+        ],
+        "What was going on in the session immediately before the rupture occurred?",
+        [
+            ("I pushed her quite hard on the homework she had skipped twice.", ["antecedents"]),
+            ("She went very quiet and stared at the floor for a long time.", ["rupture_markers"]),
+        ],
+        "How did you feel when it happened?",
+        [("I felt anxious and a bit guilty about pushing so hard.", ["therapist_reactions"])],
+    ],
+    "02": [
+        "What did you do in response?",
+        [
+            ("I named it and asked her what that moment had been like.", ["repair_actions"]),
+            ("Then I apologised for rushing her through the exercise.", ["repair_actions"]),
+        ],
+        "How did you use supervision afterwards?",
+        [
+            ("My supervisor helped me see my own pressure in the room.", ["supervision"]),
+            ("We role-played how to slow down when I feel anxious.", ["supervision", "therapist_learning"]),
+        ],
+        "What happened in the therapy after that?",
+        [
+            ("The weather that spring was unusually grey and wet.", []),
+            ("She came back the next week and we talked about it openly.", ["consequences"]),
+        ],
+    ],
+}
+
+
+def demo_units() -> list[tuple[Transcript, list[ThoughtUnit], dict[str, list[str]]]]:
+    out = []
+    for case, turns in CASES.items():
+        transcript_turns, units, suggested = [], [], {}
+        question = None
+        for number, turn in enumerate(turns, start=1):
+            if isinstance(turn, str):
+                question = turn
+                transcript_turns.append(Turn("interviewer", "I", turn, number))
+                continue
+            text = ""
+            for sentence, domains in turn:
+                start = len(text) + (1 if text else 0)
+                text = f"{text} {sentence}" if text else sentence
+                unit = ThoughtUnit(
+                    case, len(units) + 1, number, start, start + len(sentence), sentence, question
+                )
+                units.append(unit)
+                suggested[unit.unit_id] = domains
+            transcript_turns.append(Turn("participant", "P", text, number))
+        out.append((Transcript(case, tuple(transcript_turns), {}, f"case_{case}.txt"), units, suggested))
+    return out
+
+
+def proposal_for(domains: list[str], domain_ids: list[str], position: int) -> UnitProposal:
+    """Deterministic scores: suggested domains on top, the rest small and distinct."""
+    scores = {}
+    for i, d in enumerate(domain_ids):
+        if d in domains:
+            scores[d] = 0.8 - 0.25 * domains.index(d) - 0.01 * (position % 3)
+        else:
+            scores[d] = round(0.02 + 0.01 * ((i + position) % 7), 4)
+    ranked = tuple(sorted(scores.items(), key=lambda kv: -kv[1]))
+    return UnitProposal(ranked, tuple(domains), MODEL)
+
+
+def build_store(url: str) -> Store:
+    """A real store: demo codebook, two cases, twelve units, a stored proposal for each."""
+    store = open_store(url, create=True, project="tui test")
+    codebook = load_codebook(DEMO / "codebook.yaml")
+    store.save_codebook(codebook)
+    proposals = {}
+    for transcript, units, suggested in demo_units():
+        store.import_transcript(transcript, units)
+        for unit in units:
+            proposals[unit.unit_id] = proposal_for(suggested[unit.unit_id], codebook.domain_ids, unit.index)
+    store.save_proposals(proposals)
+    return store
+
+
+def suggested_codes() -> dict[str, frozenset[str]]:
+    """What pressing accept on every unit gives (``other`` where the model suggests nothing)."""
+    return {
+        u.unit_id: frozenset(s[u.unit_id]) or frozenset({"other"})
+        for _, units, s in demo_units()
+        for u in units
+    }
+
+
+@pytest.fixture()
+def store(db_url):
+    s = build_store(db_url)
+    yield s
+    s.close()
+
+
+# -- tests ---------------------------------------------------------------------------------------
+def test_queue_has_question_turn_text_and_offsets(store):
+    queue = coding.coding_queue(store)
+    assert [q.key for q in queue][:3] == ["01-0001", "01-0002", "01-0003"] and len(queue) == 12
+    third = queue[2]
+    assert third.turn_text[third.start : third.end] == third.text
+    assert third.question == "Tell me a little about the client you have in mind."
+    assert [q.key for q in coding.coding_queue(store, case="02")][0] == "02-0001"
+    with pytest.raises(StoreError, match="no thought units"):
+        coding.coding_queue(store, case="99")
+
+
+def test_uncertainty_order_puts_close_races_first(store):
+    proposals = coding.load_proposals(store)
+    queue = coding.coding_queue(store, order="uncertainty", proposals=proposals)
+    margins = [1 - (proposals[q.key].scores[0][1] - proposals[q.key].scores[1][1]) for q in queue]
+    assert margins == sorted(margins, reverse=True)
+    # flat scores (nothing suggested) first, then the two-domain units, tied, in transcript order
+    assert [q.key for q in queue[:3]] == ["02-0005", "01-0003", "02-0004"]
+
+
+def test_a_keypress_writes_its_decisions_in_one_transaction(store):
+    ids = coding.record_decisions(
+        store,
+        "A",
+        "01-0001",
+        [Decision("client_context", "accepted", None, MODEL), Decision("antecedents", "added")],
+    )
+    assert len(ids) == 2
+    assert store.judge_codes("A")["01-0001"] == {"client_context", "antecedents"}
+    with pytest.raises(StoreError):
+        coding.record_decisions(
+            store, "A", "01-0001", [Decision("supervision", "added"), Decision("x", "bogus")]
+        )
+    with pytest.raises(StoreError, match="no thought unit"):
+        coding.record_decisions(store, "A", "nope", [Decision("supervision", "added")])
+    assert store.judge_codes("A")["01-0001"] == {"client_context", "antecedents"}
+
+
+@pytest.mark.parametrize(
+    ("current", "target"),
+    [
+        (frozenset({"a"}), frozenset()),
+        (frozenset({"a"}), frozenset({"b", "c"})),
+        (frozenset({"other"}), frozenset()),
+        (frozenset({"other"}), frozenset({"a"})),
+        (frozenset({"a", "b"}), frozenset({"other"})),
+        (frozenset(), frozenset({"a"})),
+    ],
+)
+def test_changes_to_reaches_the_target_through_the_log_fold(current, target):
+    from transcode.store.repo import current_codes
+
+    start = [("u", None, "other")] if "other" in current else [("u", d, "added") for d in sorted(current)]
+    steps = coding.changes_to(current, target, ["a", "b", "c"])
+    folded = current_codes([*start, *(("u", d.domain, d.action) for d in steps)]).get("u", frozenset())
+    assert folded == target
+
+
+def test_acceptance_counts_units_kept_as_the_model_suggested():
+    rows = [
+        ("u1", "a", "accepted", MODEL),  # accepted as is
+        ("u2", "a", "accepted", MODEL),
+        ("u2", "b", "added", None),  # changed
+        ("u3", None, "other", MODEL),  # the model suggested nothing; judge agreed
+        ("u4", None, "other", None),  # judge chose other
+        ("u5", "a", "accepted", MODEL),
+        ("u5", "a", "removed", None),  # undone: not coded
+    ]
+    result = coding.acceptance(rows)
+    assert (result.accepted, result.coded) == (2, 4) and result.rate == 0.5
+
+
+def test_note_repeats_the_latest_decision_and_needs_codes(store):
+    with pytest.raises(StoreError, match="code the unit first"):
+        coding.add_note(store, "A", "01-0001", "why")
+    coding.record_decisions(store, "A", "01-0001", [Decision("client_context", "accepted", None, MODEL)])
+    coding.add_note(store, "A", "01-0001", "  mentions the setting too ")
+    assert store.judge_codes("A")["01-0001"] == {"client_context"}
+    assert coding.judge_notes(store, "A") == {"01-0001": ["mentions the setting too"]}
+    assert coding.judge_acceptance(store, "A").rate == 1.0
+
+
+def test_disagreements_unanimous_and_ratings_for_the_agreement_report(store):
+    for key in ("01-0001", "01-0002"):
+        coding.record_decisions(store, "A", key, [Decision("client_context", "added")])
+        coding.record_decisions(store, "B", key, [Decision("client_context", "added")])
+    coding.record_decisions(store, "A", "01-0003", [Decision("antecedents", "added")])
+    coding.record_decisions(store, "B", "01-0003", [Decision(None, "other")])
+    coding.record_decisions(store, "A", "01-0004", [Decision("antecedents", "added")])  # B has not coded it
+    [split] = coding.disagreements(store)
+    assert split.item.key == "01-0003" and split.by_judge == {"A": {"antecedents"}, "B": {"other"}}
+    assert split.consensus is None
+    assert coding.unanimous_without_consensus(store) == {
+        "01-0001": {"client_context"},
+        "01-0002": {"client_context"},
+    }
+    assert coding.adopt_unanimous(store, "A") == 2
+    assert store.consensus() == {"01-0001": {"client_context"}, "01-0002": {"client_context"}}
+    records = coding.ratings_records(store)
+    assert ("01-0003", "B", None) in records and ("01-0004", "A", "antecedents") in records
+    report = agreement_report(records)
+    assert report["n_judges"] == 2 and report["pairs"][0]["n_units"] == 3
+    assert report["pairs"][0]["percent_agreement"] == pytest.approx(2 / 3)
+
+
+def test_pair_agreement_only_from_enough_shared_units(store):
+    keys = [q.key for q in coding.coding_queue(store)]
+    for i, key in enumerate(keys):
+        coding.record_decisions(store, "A", key, [Decision("client_context", "added")])
+        domain = "client_context" if i % 4 else "antecedents"
+        coding.record_decisions(store, "B", key, [Decision(domain, "added")])
+    assert coding.pair_agreement(store, "A", min_shared=13) is None
+    pair = coding.pair_agreement(store, "A", min_shared=10)
+    assert (pair.other, pair.n_units, pair.percent_agreement) == ("B", 12, pytest.approx(9 / 12))
+
+
+def test_audit_comments_replies_and_verdicts(store):
+    store.set_consensus("01-0001", ["client_context"], "A")
+    [target] = coding.audit_targets(store)
+    assert (target.target_type, target.title, target.codes) == ("unit", "unit 01-0001", {"client_context"})
+    first = coding.add_comment(
+        store, "Aud", "unit", target.target_id, "Is this not antecedents?", role="auditor"
+    )
+    reply = coding.add_comment(store, "A", "unit", target.target_id, "No: it is background.", reply_to=first)
+    coding.resolve_comment(store, first, "rejected", "background only")
+    thread = coding.comments(store, "unit", target.target_id)
+    assert [(c.id, c.author, c.role, c.reply_to) for c in thread] == [
+        (first, "Aud", "auditor", None),
+        (reply, "A", "judge", first),
+    ]
+    assert (thread[0].resolution, thread[0].rationale) == ("rejected", "background only")
+    with pytest.raises(StoreError):
+        coding.add_comment(store, "A", "unit", target.target_id + 1, "elsewhere", reply_to=first)
+    with pytest.raises(StoreError):
+        coding.resolve_comment(store, first, "maybe")
+
+
+def test_stored_proposals_round_trip(store):
+    proposals = coding.load_proposals(store)
+    first = proposals["01-0001"]
+    assert isinstance(first, UnitProposals) and first.suggested == {"client_context"}
+    assert first.scores[0][0] == "client_context" and first.model_version == MODEL
+    assert proposals["02-0005"].suggested == frozenset()

@@ -1,0 +1,1 @@
+"""The coding room: a Textual terminal UI for independent coding, consensus and audit."""
