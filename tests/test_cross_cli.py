@@ -210,11 +210,13 @@ def test_custom_profile_from_a_bands_file(app, study, tmp_path):
     assert document["profile"]["bands"]["typical"] == ">= 1/2"
 
 
-def test_without_a_memberships_file_the_store_is_not_faked():
-    done = run_main("cross", "--json")
+def test_without_a_memberships_file_a_missing_store_is_a_clear_error(tmp_path: Path):
+    missing = tmp_path / "missing.db"
+    done = run_main("cross", "--json", "--db", f"sqlite:///{missing}")
     assert done.returncode == 2
     assert done.stdout == ""
-    assert "project store is not available yet" in done.stderr
+    assert "no transcode store" in done.stderr and "transcode init" in done.stderr
+    assert not missing.exists()
     assert len(done.stderr.strip().splitlines()) == 1
 
 
