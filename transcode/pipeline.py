@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from transcode.codebook import Codebook
 from transcode.ingest import read_transcript
 from transcode.transcript import InputError, Transcript
@@ -68,25 +70,100 @@ def prepare(
         counts.append(len(result.replacements))
         if on_progress:
             on_progress(1)
-    units = split_transcripts(clean)
+    # Split case by case: a case's units never depend on which other cases share the run
+    # (the distributed run hands each worker a different subset).
+    units = [split_transcripts([t])[0] for t in clean]
     return [PreparedCase(t, u, n) for t, u, n in zip(clean, units, counts, strict=True)]
+
+
+@dataclass(frozen=True)
+class CaseVectors:
+    """A case's unit and question embeddings, plus the vectors it computed that the cache lacked."""
+
+    units: np.ndarray
+    questions: np.ndarray
+    has_question: np.ndarray
+    fresh: dict[str, np.ndarray]
+
+    def as_tuple(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return self.units, self.questions, self.has_question
+
+
+def embed_case(encoder, case: PreparedCase) -> CaseVectors:
+    """Embed one case's units and distinct questions in one length-sorted encoder call.
+
+    The vectors depend only on the case and the embedding cache as it was when the run
+    started (new vectors are returned in ``fresh``, and written by :func:`save_fresh`
+    once the run is over), so any split of the cases across processes gives the same
+    output bytes as one process.
+    """
+    texts = [u.text for u in case.units]
+    has_question = np.array([bool(u.question) for u in case.units], dtype=bool)
+    asked = list(dict.fromkeys(u.question for u in case.units if u.question))
+    wanted = list(dict.fromkeys([*texts, *asked]))
+    vector_of, fresh = _lookup_then_encode(encoder, wanted)
+    dimension = len(next(iter(vector_of.values()))) if vector_of else 0
+    unit_vectors = np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), dimension)
+    question_vectors = np.zeros_like(unit_vectors)
+    for i, unit in enumerate(case.units):
+        if unit.question:
+            question_vectors[i] = vector_of[unit.question]
+    return CaseVectors(unit_vectors, question_vectors, has_question, fresh)
+
+
+def _lookup_then_encode(encoder, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Vectors by text: cached ones read, the rest encoded together; the second dict is cache-keyed."""
+    cache = getattr(encoder, "cache", None)
+    if cache is None:
+        return dict(zip(texts, encoder.encode_raw(texts), strict=True)), {}
+    from transcode.embed import EmbeddingCache
+
+    keys = [EmbeddingCache.key(t) for t in texts]
+    found = cache.get_many(encoder.model_id, keys)
+    missing = [t for t, k in zip(texts, keys, strict=True) if k not in found]
+    encoder.cache_hits += len(texts) - len(missing)
+    encoder.cache_misses += len(missing)
+    computed = dict(zip(missing, encoder.encode_raw(missing), strict=True)) if missing else {}
+    vector_of = {t: found[k] if k in found else computed[t] for t, k in zip(texts, keys, strict=True)}
+    return vector_of, {EmbeddingCache.key(t): v for t, v in computed.items()}
+
+
+def save_fresh(encoder, fresh: dict[str, np.ndarray]) -> None:
+    """Write the vectors a run computed into the encoder's cache (if it has one)."""
+    cache = getattr(encoder, "cache", None)
+    if cache is not None and fresh:
+        cache.put_many(encoder.model_id, fresh)
+
+
+def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
+    """UnitProposals for one case's units from their vectors (zero-shot or trained)."""
+    from transcode.classify.zeroshot import proposals_from_scores
+
+    texts = [u.text for u in case.units]
+    questions = [u.question for u in case.units]
+    thresholds = getattr(classifier, "thresholds", None)
+    if thresholds is not None:
+        scores = classifier.score(texts, questions, vectors.as_tuple())
+    else:
+        scores = classifier.proba_from_vectors(*vectors.as_tuple())
+    return proposals_from_scores(scores, classifier.codebook.domain_ids, classifier.version, thresholds)
 
 
 def propose(
     cases: Sequence[PreparedCase],
     classifier,
     *,
-    batch_size: int = 256,
     on_progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[ThoughtUnit, object]]:
-    """Yield (unit, UnitProposal) for every unit, in transcript order, batching the encoder."""
-    pending = [u for case in cases for u in case.units]
-    for i in range(0, len(pending), batch_size):
-        batch = pending[i : i + batch_size]
-        proposals = classifier.propose([u.text for u in batch], [u.question for u in batch])
-        yield from zip(batch, proposals, strict=True)
+    """Yield (unit, UnitProposal) for every unit, in transcript order, one encoder call per case."""
+    fresh: dict[str, np.ndarray] = {}
+    for case in cases:
+        vectors = embed_case(classifier.encoder, case)
+        fresh.update(vectors.fresh)
+        yield from zip(case.units, classify_case(classifier, case, vectors), strict=True)
         if on_progress:
-            on_progress(len(batch))
+            on_progress(len(case.units))
+    save_fresh(classifier.encoder, fresh)
 
 
 def contract_record(unit: ThoughtUnit, proposal) -> dict:
