@@ -290,10 +290,31 @@ def test_missing_file_is_reported(monkeypatch, capsys, tmp_path) -> None:
     assert code == 2 and out == "" and "absent.csv" in err
 
 
-def test_no_file_asks_for_one_instead_of_reading_the_store(monkeypatch, capsys) -> None:
-    code, out, err = run(monkeypatch, capsys, "agree", "--db", "sqlite:///nowhere.db", "--json")
+def test_without_a_file_the_report_reads_the_judges_codes_in_the_store(monkeypatch, capsys, tmp_path) -> None:
+    from tests.test_tui_store import build_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = build_store(url)
+    keys = [unit.key for unit in store.units()][:4]
+    for judge, domains in {"A": ["antecedents"] * 4, "B": ["antecedents"] * 3 + [None]}.items():
+        for key, domain in zip(keys, domains, strict=True):
+            store.record_decision(judge, key, domain, "added" if domain else "other")
+    store.close()
+    code, out, err = run(monkeypatch, capsys, "agree", "--db", url, "--json", "--resamples", "0")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["judges"] == ["A", "B"] and report["n_units"] == 4
+    assert report["pairs"][0]["percent_agreement"] == pytest.approx(3 / 4)
+
+
+def test_a_store_nobody_has_coded_in_is_a_clear_error(monkeypatch, capsys, tmp_path) -> None:
+    from tests.test_tui_store import build_store
+
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    build_store(url).close()
+    code, out, err = run(monkeypatch, capsys, "agree", "--db", url, "--json")
     assert code == 2 and out == ""
-    assert "a ratings file is needed" in err
+    assert "no judge has coded" in err and len(err.strip().splitlines()) == 1
 
 
 def _subprocess(*args: str, cwd: Path) -> subprocess.CompletedProcess:

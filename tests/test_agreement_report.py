@@ -227,3 +227,11 @@ def test_judges_who_share_no_unit_get_null_pair_values() -> None:
     }
     assert report["undefined"]["pairs.A|C.cohen_kappa"] == "no unit was rated by both judges"
     assert report["overall"]["krippendorff_alpha"] == 1.0
+
+
+def test_judges_sharing_a_single_unit_get_numbers_not_a_crash() -> None:
+    records = [("01-1", "A", "x"), ("01-1", "B", "y"), ("01-2", "A", "y"), ("01-3", "B", "x")]
+    report = full_report(ratings_from_records(records), resamples=20)
+    assert report["overall"]["percent_agreement"] == 0.0
+    assert report["overall"]["fleiss_kappa"] == pytest.approx(-1.0)
+    assert report["overall"]["gwet_ac1"] == pytest.approx(-1.0)

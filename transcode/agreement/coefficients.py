@@ -214,6 +214,20 @@ def _irr_frame(codes: np.ndarray) -> pd.DataFrame:
     return frame.where(frame >= 0)
 
 
+def _irr_coefficient(ratings: pd.DataFrame, method: str, **options: Any) -> float:
+    """irrCAC's point estimate, also for a single unit.
+
+    irrCAC always computes a variance, which divides by n(n-1) and fails for one
+    unit. Fleiss' kappa and AC1 depend only on per-unit and overall category
+    proportions, which duplicating every unit leaves unchanged, so a lone unit
+    is estimated from itself twice.
+    """
+    if len(ratings) < 2:
+        ratings = pd.concat([ratings, ratings], ignore_index=True)
+    result = getattr(CAC(ratings, digits=15, **options), method)()["est"]
+    return result["coefficient_value"]
+
+
 def fleiss_kappa(matrix: Matrix) -> Estimate:
     """Fleiss' kappa, generalised to missing ratings as in Gwet (2014) via irrCAC.
 
@@ -226,8 +240,7 @@ def fleiss_kappa(matrix: Matrix) -> Estimate:
     if len(categories) < 2:
         return Estimate.undefined("every rating is the same category, so chance agreement is 1")
     rated = codes[(codes >= 0).any(axis=1)]
-    result = CAC(_irr_frame(rated), digits=15).fleiss()["est"]
-    return Estimate.of(result["coefficient_value"], "chance agreement is 1")
+    return Estimate.of(_irr_coefficient(_irr_frame(rated), "fleiss"), "chance agreement is 1")
 
 
 def gwet_ac1(matrix: Matrix, categories: Sequence[Hashable] | None = None) -> Estimate:
@@ -277,8 +290,8 @@ def _gwet(matrix: Matrix, weights: str, categories: Sequence[Hashable] | None) -
         ratings = pd.DataFrame(
             [[irr_categories[c] if c >= 0 else np.nan for c in row] for row in rated], dtype=float
         )
-    result = CAC(ratings, weights=weights, categories=irr_categories, digits=15).gwet()["est"]
-    return Estimate.of(result["coefficient_value"], "chance agreement is 1")
+    value = _irr_coefficient(ratings, "gwet", weights=weights, categories=irr_categories)
+    return Estimate.of(value, "chance agreement is 1")
 
 
 def _numeric(frame: pd.DataFrame, what: str) -> np.ndarray:

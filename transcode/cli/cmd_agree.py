@@ -17,7 +17,8 @@ def agree(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="RATINGS.csv (unit,judge,code) or, with --coefficient, VALUES.csv (unit,judge,value)."
+            help="RATINGS.csv (unit,judge,code) or, with --coefficient, VALUES.csv (unit,judge,value). "
+            "Without a file: the judges' codes in the project store (--db)."
         ),
     ] = None,
     coefficient: Annotated[
@@ -55,10 +56,11 @@ def agree(
     from transcode.agreement import coefficients
 
     if file is None:
-        raise InputError(
-            "a ratings file is needed (RATINGS.csv or VALUES.csv); reading ratings from the "
-            f"project store ({db}) is not supported by this command yet"
-        )
+        if coefficient is not None or level is not None:
+            raise InputError("--coefficient and --level go with a VALUES.csv file")
+        _check_report_suffix(report_out)
+        _ratings_report(_store_ratings(db), json_output, csv_out, report_out, resamples, seed, window)
+        return
     if coefficient is not None:
         if coefficient not in coefficients.COEFFICIENT_NAMES:
             raise InputError(
@@ -72,9 +74,10 @@ def agree(
         return
     if level is not None:
         raise InputError("--level goes with --coefficient (a VALUES.csv)", str(file))
-    if report_out is not None and report_out.suffix.lower() not in REPORT_SUFFIXES:
-        raise InputError("the report must end in .html or .md", str(report_out))
-    _ratings_report(file, json_output, csv_out, report_out, resamples, seed, window)
+    _check_report_suffix(report_out)
+    from transcode.agreement.ratings import read_ratings_csv
+
+    _ratings_report(read_ratings_csv(file), json_output, csv_out, report_out, resamples, seed, window)
 
 
 def _single_coefficient(file: Path, name: str, level: str, json_output: bool) -> None:
@@ -106,13 +109,31 @@ def _single_coefficient(file: Path, name: str, level: str, json_output: bool) ->
         err_console.print(f"undefined: {estimate.reason}")
 
 
+def _check_report_suffix(report_out: Path | None) -> None:
+    if report_out is not None and report_out.suffix.lower() not in REPORT_SUFFIXES:
+        raise InputError("the report must end in .html or .md", str(report_out))
+
+
+def _store_ratings(db: str):
+    """The judges' current codes in the store, units in transcript order (cases read off unit ids)."""
+    from transcode.agreement.ratings import ratings_from_records
+    from transcode.store import open_store
+    from transcode.store.coding import ratings_records
+
+    store = open_store(db)
+    records = ratings_records(store)
+    if not records:
+        raise InputError(f"no judge has coded a unit yet in the store {db}")
+    return ratings_from_records(records, source=db)
+
+
 def _writable(path: Path) -> None:
     if not path.parent.is_dir():
         raise InputError("folder does not exist", str(path.parent))
 
 
 def _ratings_report(
-    file: Path,
+    ratings,
     json_output: bool,
     csv_out: Path | None,
     report_out: Path | None,
@@ -121,13 +142,11 @@ def _ratings_report(
     window: int | None,
 ) -> None:
     from transcode.agreement import render
-    from transcode.agreement.ratings import read_ratings_csv
     from transcode.agreement.report import full_report
 
     for target in (csv_out, report_out):
         if target is not None:
             _writable(target)
-    ratings = read_ratings_csv(file)
     with err_console.status(
         f"Computing agreement for {len(ratings.units)} units, {len(ratings.judges)} judges"
     ):
