@@ -33,6 +33,19 @@ def test_fragment_joins_the_previous_sentence(nlp):
     ]
 
 
+def test_a_sentence_opening_with_laughter_or_filler_like_carries_on_the_idea(nlp):
+    units = units_of(
+        "I honestly thought she was going to walk out of the room that day. "
+        "[laughs] I mean I was sure of it, I had my speech ready. "
+        "Like, I had even planned what I would tell my supervisor about it. "
+        "The next week my supervisor asked me to bring the recording in.",
+        nlp,
+    )
+    assert len(units) == 2
+    assert units[0].endswith("what I would tell my supervisor about it.")
+    assert units[1].startswith("The next week")
+
+
 def test_quoted_exchange_stays_together(nlp):
     units = units_of(
         'And she said, "You never listen to me. You are just like my mother." '
@@ -115,4 +128,4 @@ def test_boundaries_agree_with_gold_units_of_the_demo_corpus(nlp):
         fn += sum(1 for t, x in gold_ends if not any(t == e[0] and abs(x - e[1]) <= 3 for e in ends))
     precision, recall = tp / (tp + fp), tp / (tp + fn)
     f1 = 2 * precision * recall / (precision + recall)
-    assert f1 >= 0.6, (precision, recall, f1)
+    assert f1 >= 0.75, (precision, recall, f1)

@@ -11,7 +11,10 @@ Rules, applied in this order to each participant turn:
    of its own; it joins the next sentence at the start of a turn and the previous
    one elsewhere, so back-channels never become units. A turn that is only a
    fragment stays one unit.
-4. **Run-ons are cut**: a sentence longer than ``max_words`` words is split before a
+4. **Continuations join the previous sentence**: a sentence that opens with a
+   non-verbal annotation ("[laughs] And then...") or with filler "like" carries on
+   the idea before it.
+5. **Run-ons are cut**: a sentence longer than ``max_words`` words is split before a
    discourse marker that follows a comma or "and" (", and then", ", but", ", so",
    "anyway", "because"...), as long as both sides keep ``min_words`` words.
 
@@ -37,6 +40,7 @@ _DISCOURSE_MARKERS = re.compile(
 _QUOTE_INTRO = re.compile(r"\b(said|says|goes|went|told me|asked|was like|asked me|yelled)\s*[,:]?\s*$", re.I)
 _WORD = re.compile(r"[A-Za-z0-9']+")
 _ANNOTATION = re.compile(r"\[[^\]]*\]")
+_CONTINUATION = re.compile(r"(?:\[[^\]]*\]|like\b)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -106,13 +110,14 @@ def segment_turn(
     min_words: int = MIN_WORDS,
     max_words: int = MAX_WORDS,
 ) -> list[tuple[int, int]]:
-    """The pure core: sentence spans of one turn -> thought-unit spans (rules 2-4)."""
+    """The pure core: sentence spans of one turn -> thought-unit spans (rules 2-5)."""
     spans = [s for s in _trim_all(text, sentences) if s[1] > s[0]]
     if has_verb is None:
         has_verb = [True] * len(spans)
     flags = list(has_verb)[: len(spans)] + [True] * max(0, len(spans) - len(has_verb))
     spans, flags = _join_quotes(text, spans, flags)
     spans = _join_fragments(text, spans, flags, min_words)
+    spans = _join_continuations(text, spans)
     out: list[tuple[int, int]] = []
     for span in spans:
         out.extend(_cut_run_on(text, span, min_words, max_words))
@@ -176,6 +181,16 @@ def _join_fragments(text, spans, flags, min_words):
         if len(units) == 1:
             break
     return units
+
+
+def _join_continuations(text, spans):
+    out: list[tuple[int, int]] = []
+    for span in spans:
+        if out and _CONTINUATION.match(text, span[0]):
+            out[-1] = (out[-1][0], span[1])
+        else:
+            out.append(span)
+    return out
 
 
 def _cut_run_on(text, span, min_words, max_words):
