@@ -20,6 +20,13 @@ $(STAMP): pyproject.toml requirements/models.txt
 
 setup: $(STAMP)
 
+# Taguette (an open-source QDA tool) pins an old SQLAlchemy, so it gets its own venv; the
+# interoperability test runs its REFI-QDA codebook export through our importer.
+TAGUETTE := .venv-taguette/bin/python
+$(TAGUETTE):
+	$(PYTHON) -m venv .venv-taguette
+	.venv-taguette/bin/python -m pip install -q taguette==1.5.2
+
 demo: $(STAMP)
 	mkdir -p $(OUT)
 	rm -f $(OUT)/demo.db $(OUT)/demo.db-wal $(OUT)/demo.db-shm
@@ -28,13 +35,13 @@ demo: $(STAMP)
 		--out $(OUT)/proposals.jsonl --store --db sqlite:///$(OUT)/demo.db
 	$(BIN)/transcode status --db sqlite:///$(OUT)/demo.db
 
-test: $(STAMP)
+test: $(STAMP) $(TAGUETTE)
 	$(BIN)/ruff check transcode tests benchmarks corpora
-	$(BIN)/pytest -q -n 2
+	TAGUETTE_PYTHON=$(abspath $(TAGUETTE)) $(BIN)/pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check transcode tests benchmarks corpora
 	$(BIN)/ruff format --check transcode tests benchmarks corpora
 
 clean:
-	rm -rf $(VENV) $(OUT) .pytest_cache
+	rm -rf $(VENV) .venv-taguette $(OUT) .pytest_cache

@@ -1,0 +1,66 @@
+"""A small read-only Python facade over a project store, returning pandas DataFrames.
+
+    import transcode
+    project = transcode.open("sqlite:///study.db")
+    project.units().head()
+    project.cross_table(compare=["anxiety"])
+
+``codes()`` and ``decisions()`` include every judge's codes: use them after independent coding
+(for agreement and consensus), not while judges still code blind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from transcode.exchange import tables
+from transcode.store.repo import Store, open_store
+
+
+class Project:
+    """Read-only tables of one store; each call reads the store afresh."""
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    def units(self) -> pd.DataFrame:
+        """Thought units (case, unit, position, turn, offsets, text, question, case attributes)."""
+        return tables.units_table(self._store)
+
+    def codes(self) -> pd.DataFrame:
+        """Every judge's current codes: one row per case, unit, judge, role, code."""
+        return tables.codes_table(self._store)
+
+    def decisions(self) -> pd.DataFrame:
+        """The full decision log with times and the model version a decision came from."""
+        return tables.decisions_table(self._store)
+
+    def consensus(self) -> pd.DataFrame:
+        """The team's agreed domains: one row per unit and domain."""
+        return tables.consensus_table(self._store)
+
+    def core_ideas(self) -> pd.DataFrame:
+        return tables.core_ideas_table(self._store)
+
+    def categories(self) -> pd.DataFrame:
+        return tables.categories_table(self._store)
+
+    def cross_table(self, compare: Sequence[str] = ()) -> pd.DataFrame:
+        """The cross-analysis, one row per (sub)category; ``compare`` adds subgroup columns."""
+        return tables.cross_table(self._store, compare)
+
+    def close(self) -> None:
+        self._store.close()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def open(db: str) -> Project:  # noqa: A001 - the public name the issue asks for: transcode.open(db)
+    """Open an existing store read-only as DataFrames; InputError when there is no store at ``db``."""
+    return Project(open_store(db))

@@ -1,0 +1,131 @@
+"""`transcode export`, `transcode import-qdpx`, `transcode import-qdc`: data to and from other tools.
+
+REFI-QDA (.qdpx project, .qdc codebook) for NVivo, ATLAS.ti, MAXQDA and QualCoder; CSV files
+and an Excel workbook for R, SPSS and spreadsheets.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
+from transcode.transcript import InputError
+
+
+class ExportFormat(StrEnum):
+    qdpx = "qdpx"
+    qdc = "qdc"
+    csv = "csv"
+    xlsx = "xlsx"
+
+
+def export(
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write (for csv: a folder, one file per table).")
+    ],
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", help="qdpx, qdc, csv or xlsx.")
+    ] = ExportFormat.qdpx,
+    db: DbOption = DEFAULT_DB,
+    compare: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--compare", help="csv/xlsx: add subgroup columns to the cross-analysis (ATTR or ATTR=A:B)."
+        ),
+    ] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Export the project: REFI-QDA project/codebook, or the tables as CSV / Excel.
+
+    The tables include every judge's codes: export them after independent coding.
+    """
+    from transcode.exchange import refi, tables
+    from transcode.store import open_store
+
+    store = open_store(db)
+    try:
+        if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
+            with progress_bar(f"export {fmt.value}", 1, quiet=json_out) as bar:
+                summary = (refi.export_qdpx if fmt == ExportFormat.qdpx else refi.export_qdc)(store, out)
+                bar.advance()
+        else:
+            frames = {}
+            with progress_bar("build tables", len(tables.BUILDERS), quiet=json_out) as bar:
+                for name, build in tables.BUILDERS.items():
+                    frames[name] = build(store) if name != "cross_analysis" else build(store, compare or ())
+                    bar.advance()
+            if fmt == ExportFormat.csv:
+                tables.write_csv(frames, out)
+            else:
+                tables.write_xlsx(frames, out)
+            summary = {"tables": {name: len(frame) for name, frame in frames.items()}}
+    finally:
+        store.close()
+    document = {"format": fmt.value, "out": str(out), **summary}
+    if json_out:
+        emit_json(document)
+    else:
+        err_console.print(f"[green]wrote[/] {out} ({fmt.value})")
+
+
+def import_qdpx(
+    file: Annotated[
+        Path, typer.Argument(help="A REFI-QDA project (.qdpx) from transcode, NVivo, ATLAS.ti, MAXQDA...")
+    ],
+    db: DbOption = DEFAULT_DB,
+    json_out: JsonOption = False,
+) -> None:
+    """Load a .qdpx into a new store (one transaction: all of it or nothing)."""
+    from transcode.exchange import refi
+    from transcode.store import open_store
+
+    with progress_bar("read qdpx", 2, quiet=json_out) as bar:
+        snapshot = refi.read_qdpx(file)
+        bar.advance()
+        store = open_store(db, create=True, project=snapshot.name)
+        try:
+            summary = refi.write_snapshot(store, snapshot)
+        finally:
+            store.close()
+        bar.advance()
+    if json_out:
+        emit_json({"db": db, **summary})
+    else:
+        err_console.print(
+            f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
+            f"{summary['codes']} codes, judges {', '.join(summary['judges']) or 'none'} into {db}"
+        )
+
+
+def import_qdc(
+    file: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc).")],
+    out: Annotated[Path, typer.Option("--out", help="Codebook YAML to write (CONTRACT section 2).")],
+    json_out: JsonOption = False,
+) -> None:
+    """Turn a .qdc codebook into a transcode codebook YAML (top-level codes become domains)."""
+    import yaml
+
+    from transcode.exchange import refi
+
+    codebook = refi.read_qdc(file)
+    if out.exists() and out.is_dir():
+        raise InputError("--out is a folder; give a file name", str(out))
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(
+        yaml.safe_dump(codebook.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8"
+    )
+    partial.replace(out)
+    if json_out:
+        emit_json({"out": str(out), "domains": codebook.domain_ids})
+    else:
+        err_console.print(f"[green]wrote[/] {out} ({len(codebook.domains)} domains)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("export")(export)
+    app.command("import-qdpx")(import_qdpx)
+    app.command("import-qdc")(import_qdc)

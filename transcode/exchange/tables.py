@@ -1,0 +1,249 @@
+"""The project as flat tables for R, SPSS and Excel users: pandas DataFrames, CSV files, one workbook.
+
+One row per observation, plain column names, codes in long format (one row per unit x judge x
+code), so ``read.csv`` / ``pd.read_csv`` and SPSS import need no reshaping.
+
+The ``codes`` and ``decisions`` tables contain every judge's codes: they are for after the
+independent-coding phase (agreement and consensus), not for judges who are still coding blind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import select
+
+from transcode.cross import Comparison, CrossOptions, cross_analysis
+from transcode.store import analysis
+from transcode.store.repo import Store, current_codes
+from transcode.store.schema import Case, CodeDecision, ConsensusCode, Judge, ThoughtUnitRow
+from transcode.transcript import InputError
+
+TABLES = ("units", "codes", "decisions", "consensus", "core_ideas", "categories", "cross_analysis")
+
+
+def units_table(store: Store) -> pd.DataFrame:
+    """Thought units in transcript order, with the case's attributes as columns."""
+    cases = analysis.sample_cases(store)
+    attributes = sorted({a for values in cases.values() for a in values})
+    with store.session() as s:
+        result = s.execute(
+            select(Case.key, ThoughtUnitRow).join(Case).order_by(Case.key, ThoughtUnitRow.position)
+        )
+        rows = [
+            {
+                "case": key,
+                "unit": u.key,
+                "position": u.position,
+                "turn": u.turn_number,
+                "start": u.start,
+                "end": u.end,
+                "text": u.text,
+                "question": u.question,
+                **{a: cases.get(key, {}).get(a) for a in attributes},
+            }
+            for key, u in result
+        ]
+    return pd.DataFrame(
+        rows, columns=["case", "unit", "position", "turn", "start", "end", "text", "question", *attributes]
+    )
+
+
+def _decision_rows(store: Store):
+    with store.session() as s:
+        return s.execute(
+            select(
+                CodeDecision.id,
+                CodeDecision.created_at,
+                Judge.name,
+                Judge.role,
+                Case.key,
+                ThoughtUnitRow.key,
+                CodeDecision.domain,
+                CodeDecision.action,
+                CodeDecision.note,
+                CodeDecision.model_version,
+            )
+            .join(Judge, Judge.id == CodeDecision.judge_id)
+            .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
+            .join(Case, Case.id == ThoughtUnitRow.case_id)
+            .order_by(CodeDecision.id)
+        ).all()
+
+
+def decisions_table(store: Store) -> pd.DataFrame:
+    """The append-only decision log: who decided what on which unit, when, and from which model."""
+    columns = ["id", "time", "judge", "role", "case", "unit", "domain", "action", "note", "model_version"]
+    return pd.DataFrame([tuple(r) for r in _decision_rows(store)], columns=columns)
+
+
+def codes_table(store: Store) -> pd.DataFrame:
+    """Each judge's current codes, one row per unit x judge x code (``other``: no domain)."""
+    rows = _decision_rows(store)
+    case_of = {r[5]: r[4] for r in rows}
+    by_judge: dict[tuple[str, str], list] = {}
+    for _, _, judge, role, _, unit, domain, action, _, _ in rows:
+        by_judge.setdefault((judge, role), []).append((unit, domain, action))
+    out = [
+        {"case": case_of[unit], "unit": unit, "judge": judge, "role": role, "code": code}
+        for (judge, role), log in sorted(by_judge.items())
+        for unit, codes in sorted(current_codes(log).items())
+        for code in sorted(codes)
+    ]
+    return pd.DataFrame(out, columns=["case", "unit", "judge", "role", "code"])
+
+
+def consensus_table(store: Store) -> pd.DataFrame:
+    """The team's agreed domains per unit, one row per unit x domain."""
+    with store.session() as s:
+        rows = s.execute(
+            select(
+                Case.key,
+                ThoughtUnitRow.key,
+                ThoughtUnitRow.position,
+                ConsensusCode.domain,
+                Judge.name,
+                ConsensusCode.note,
+            )
+            .join(ThoughtUnitRow, ThoughtUnitRow.id == ConsensusCode.unit_id)
+            .join(Case, Case.id == ThoughtUnitRow.case_id)
+            .outerjoin(Judge, Judge.id == ConsensusCode.recorded_by_id)
+            .order_by(Case.key, ThoughtUnitRow.position, ConsensusCode.domain)
+        ).all()
+    frame = pd.DataFrame(
+        [tuple(r) for r in rows], columns=["case", "unit", "position", "domain", "recorded_by", "note"]
+    )
+    return frame.drop(columns="position")
+
+
+def core_ideas_table(store: Store) -> pd.DataFrame:
+    """Current core ideas with their units and category names (``;``-separated)."""
+    names = {c.id: c.name for c in analysis.categories(store)}
+    rows = [
+        {
+            "id": v.id,
+            "case": v.case,
+            "domain": v.domain,
+            "text": v.text,
+            "status": v.status,
+            "author": v.author,
+            "counted": v.counted,
+            "units": ";".join(v.units),
+            "categories": ";".join(names[c] for c in v.categories if c in names),
+        }
+        for v in analysis.core_ideas(store)
+    ]
+    columns = ["id", "case", "domain", "text", "status", "author", "counted", "units", "categories"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def categories_table(store: Store) -> pd.DataFrame:
+    """Categories and subcategories with the distinct cases (count and list) holding a counted core idea."""
+    rows = [
+        {
+            "id": c.id,
+            "domain": c.domain,
+            "category": c.parent or c.name,
+            "subcategory": c.name if c.parent else "",
+            "is_other": c.is_other,
+            "n_cases": len(c.cases),
+            "n_core_ideas": len(c.core_ideas),
+            "cases": ";".join(c.cases),
+        }
+        for c in analysis.categories(store)
+    ]
+    columns = ["id", "domain", "category", "subcategory", "is_other", "n_cases", "n_core_ideas", "cases"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def cross_table(store: Store, compare: Sequence[str] = ()) -> pd.DataFrame:
+    """The cross-analysis (CONTRACT section 6) as one row per (sub)category, comparisons as columns.
+
+    ``compare`` names case attributes split high/low (``ATTR=A:B`` for other values).
+    """
+    inputs = analysis.cross_inputs(store)
+    comparisons = []
+    for spec in compare:
+        attribute, _, groups = spec.partition("=")
+        a, _, b = groups.partition(":")
+        try:
+            comparisons.append(Comparison(attribute, a or "high", b or "low"))
+        except ValueError as err:
+            raise InputError(f"--compare {spec}: {err}") from None
+    options = replace(
+        CrossOptions(comparisons=tuple(comparisons)),
+        domain_order=inputs.domain_order,
+        other_names=CrossOptions().other_names | inputs.other_names,
+    )
+    result = cross_analysis(inputs.memberships, inputs.cases, options)
+    rows = []
+    for row in result["categories"]:
+        flat = {
+            k: row[k]
+            for k in ("domain", "subdomain", "category", "subcategory", "level", "count", "percent", "label")
+        }
+        flat["n_cases"] = result["n_cases"]
+        for attribute, block in (row.get("compare") or {}).items():
+            for group, values in block.items():
+                if isinstance(values, dict):
+                    for key in ("n", "count", "percent", "label"):
+                        flat[f"{attribute}_{group}_{key}"] = values.get(key)
+            flat[f"{attribute}_meaningful"] = block.get("meaningful")
+        flat["cases"] = ";".join(row["cases"])
+        rows.append(flat)
+    return pd.DataFrame(rows)
+
+
+BUILDERS: dict[str, Callable[[Store], pd.DataFrame]] = {
+    "units": units_table,
+    "codes": codes_table,
+    "decisions": decisions_table,
+    "consensus": consensus_table,
+    "core_ideas": core_ideas_table,
+    "categories": categories_table,
+    "cross_analysis": cross_table,
+}
+
+
+def all_tables(store: Store) -> dict[str, pd.DataFrame]:
+    return {name: build(store) for name, build in BUILDERS.items()}
+
+
+def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timezone-aware times as ISO text: Excel has no time zones, and CSV readers agree on ISO."""
+    out = frame.copy()
+    for column in out.columns:
+        if (
+            isinstance(out[column].dtype, pd.DatetimeTZDtype)
+            or out[column].map(lambda v: hasattr(v, "isoformat")).any()
+        ):
+            out[column] = out[column].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else v)
+    return out
+
+
+def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
+    """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.items():
+        path = folder / f"{name}.csv"
+        partial = path.with_name(path.name + ".partial")
+        _for_file(frame).to_csv(partial, index=False, encoding="utf-8")
+        partial.replace(path)
+        written.append(path)
+    return written
+
+
+def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
+    """One workbook, one sheet per table; the file appears only when complete."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with pd.ExcelWriter(partial, engine="openpyxl") as writer:
+        for name, frame in tables.items():
+            _for_file(frame).to_excel(writer, sheet_name=name[:31], index=False)
+    partial.replace(path)
+    return path
