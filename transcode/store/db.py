@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 from alembic import command
 from alembic.config import Config
@@ -21,13 +22,54 @@ def make_engine(url: str) -> Engine:
     except Exception:
         raise InputError(f"not a database URL: {url!r}") from None
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not Path(database).parent.exists():
-            raise InputError(f"folder for the database does not exist: {Path(database).parent}")
+        database = sqlite_file(parsed)
+        if database is not None and not database.parent.exists():
+            raise InputError(f"folder for the database does not exist: {database.parent}")
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "handle_error", _unwritable_store)
+    return engine
+
+
+class StoreWriteError(InputError):
+    """The database refused a write for lack of space or permission; the transaction was rolled back."""
+
+
+#: What SQLite (message) and PostgreSQL (SQLSTATE) say when a store cannot be written.
+_SQLITE_UNWRITABLE = {
+    "database or disk is full": "database or disk is full",
+    "attempt to write a readonly database": "the database is read-only",
+    "disk i/o error": "disk I/O error (the disk is full or the file cannot grow)",
+}
+_POSTGRES_UNWRITABLE = {
+    "53100": "database or disk is full",
+    "25006": "the database is read-only",
+    "42501": "no permission to write",
+}
+
+
+def _unwritable_store(context) -> None:
+    """Turn "disk full" / "read-only" from either backend into one clear line (exit 2 in the CLI)."""
+    original = context.original_exception
+    reason = _POSTGRES_UNWRITABLE.get(getattr(original, "sqlstate", None) or "")
+    if reason is None:
+        text = str(original).lower()
+        reason = next((r for needle, r in _SQLITE_UNWRITABLE.items() if needle in text), None)
+    if reason is not None:
+        url = unquote(context.engine.url.render_as_string(hide_password=True)) if context.engine else "?"
+        raise StoreWriteError(f"cannot write to the store {url}: {reason}") from original
+
+
+def sqlite_file(url) -> Path | None:
+    """The file behind a SQLite URL (also ``sqlite:///file:PATH?mode=ro&uri=true``); None in memory."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:") and url.query.get("uri") in ("true", "1"):
+        return Path(database.removeprefix("file:"))
+    return Path(database)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

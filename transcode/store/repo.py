@@ -6,7 +6,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -57,8 +56,8 @@ class StoreStatus:
 def open_store(url: str, *, create: bool = False, project: str = "transcode project") -> Store:
     """Open (and with ``create``, initialise and migrate) the store at ``url``."""
     engine = db.make_engine(url)
-    database = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
-    if not create and database and database != ":memory:" and not Path(database).exists():
+    database = db.sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
+    if not create and database is not None and not database.exists():
         raise InputError(f"no transcode store at {url}; run `transcode init` first")
     try:
         if create:
