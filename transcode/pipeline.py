@@ -128,6 +128,32 @@ def _lookup_then_encode(encoder, texts: list[str]) -> tuple[dict[str, np.ndarray
     return vector_of, {EmbeddingCache.key(t): v for t, v in computed.items()}
 
 
+def reuse_earlier_vectors(
+    case: PreparedCase, vectors: CaseVectors, run: dict[str, np.ndarray]
+) -> CaseVectors:
+    """Give a text that an earlier case of this run already encoded that case's vector.
+
+    Call once per case, in case order, with the same ``run`` dict (filled here with the
+    vectors each case computed): every text then has one vector per run, whichever
+    worker encoded it first, and a re-run that reads them from the cache scores the same.
+    """
+    from transcode.embed import EmbeddingCache
+
+    repeated = {k for k in vectors.fresh if k in run}
+    if repeated:
+        units, questions = vectors.units.copy(), vectors.questions.copy()
+        for i, unit in enumerate(case.units):
+            key = EmbeddingCache.key(unit.text)
+            if key in repeated:
+                units[i] = run[key]
+            if unit.question and (key := EmbeddingCache.key(unit.question)) in repeated:
+                questions[i] = run[key]
+        vectors = CaseVectors(units, questions, vectors.has_question, vectors.fresh)
+    for key, vector in vectors.fresh.items():
+        run.setdefault(key, vector)
+    return vectors
+
+
 def save_fresh(encoder, fresh: dict[str, np.ndarray]) -> None:
     """Write the vectors a run computed into the encoder's cache (if it has one)."""
     cache = getattr(encoder, "cache", None)
@@ -158,8 +184,7 @@ def propose(
     """Yield (unit, UnitProposal) for every unit, in transcript order, one encoder call per case."""
     fresh: dict[str, np.ndarray] = {}
     for case in cases:
-        vectors = embed_case(classifier.encoder, case)
-        fresh.update(vectors.fresh)
+        vectors = reuse_earlier_vectors(case, embed_case(classifier.encoder, case), fresh)
         yield from zip(case.units, classify_case(classifier, case, vectors), strict=True)
         if on_progress:
             on_progress(len(case.units))

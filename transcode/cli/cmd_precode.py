@@ -6,6 +6,7 @@ import json
 import os
 import tempfile
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
 
@@ -26,6 +27,7 @@ from transcode.cli.common import (
     progress_bar,
     read_known_names,
 )
+from transcode.transcript import InputError
 
 
 def precode(
@@ -46,6 +48,18 @@ def precode(
     store: Annotated[
         bool, typer.Option("--store", help="Also load units and proposals into the store.")
     ] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", help="De-identify, split and embed on a local Dask cluster of N processes."
+        ),
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", help="Address of a running Dask scheduler (e.g. tcp://host:8786) to do that on."
+        ),
+    ] = None,
     db: DbOption = DEFAULT_DB,
     names: NamesOption = None,
     interviewer: InterviewerOption = None,
@@ -57,6 +71,10 @@ def precode(
     from transcode.codebook import load_codebook
     from transcode.pipeline import contract_record, load_classifier, prepare, propose, read_all
 
+    if workers is not None and dask is not None:
+        raise InputError("give either --workers or --dask, not both")
+    if workers is not None and workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
     book = load_codebook(codebook)
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
     known = read_known_names(names)
@@ -65,20 +83,31 @@ def precode(
         from transcode.store import open_store
 
         target_store = open_store(db)
-    encoder = None
-    if fast or model_name is not None:
-        from transcode.embed import make_encoder
+    with ExitStack() as stack:
+        client = None
+        if workers is not None or dask is not None:
+            from transcode import distributed
 
-        encoder = make_encoder(model_name, fast=fast)
-    classifier = load_classifier(book, model, encoder=encoder)
-    with progress_bar("de-identify + split", len(transcripts)) as bar:
-        prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
-    total = sum(len(c.units) for c in prepared)
-    records, proposals = [], {}
-    with progress_bar("propose domains", total) as bar:
-        for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
-            records.append(contract_record(unit, proposal))
-            proposals[unit.unit_id] = proposal
+            # Reach the cluster before loading any model: a wrong address fails at once.
+            client = stack.enter_context(distributed.connect(address=dask, workers=workers))
+            err_console.print(f"pre-coding on {dask or f'a local cluster of {workers} workers'}")
+        encoder = None
+        if fast or model_name is not None:
+            from transcode.embed import make_encoder
+
+            encoder = make_encoder(model_name, fast=fast)
+        classifier = load_classifier(book, model, encoder=encoder)
+        records, proposals = [], {}
+        if client is not None:
+            prepared = _precode_on_cluster(client, transcripts, classifier, known, records, proposals)
+    if client is None:
+        with progress_bar("de-identify + split", len(transcripts)) as bar:
+            prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
+        total = sum(len(c.units) for c in prepared)
+        with progress_bar("propose domains", total) as bar:
+            for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
+                records.append(contract_record(unit, proposal))
+                proposals[unit.unit_id] = proposal
     _write_atomically(out, records)
     if target_store is not None:
         target_store.save_codebook(book)
@@ -90,6 +119,28 @@ def precode(
         emit_json({"out": str(out), "units": len(records), "cases": summary})
     else:
         _print_summary(summary, book.domain_ids, out)
+
+
+def _precode_on_cluster(client, transcripts, classifier, known, records, proposals):
+    """Workers prepare and embed each case; here each case is classified, in input order."""
+    from transcode import distributed
+    from transcode.pipeline import classify_case, contract_record, reuse_earlier_vectors, save_fresh
+
+    spec = distributed.encoder_spec(classifier.encoder)
+    prepared, fresh = [], {}
+    with progress_bar("de-identify + split + embed", len(transcripts)) as bar:
+        for result in distributed.prepare_and_embed_on_cluster(
+            client, transcripts, known_names=known, spec=spec, on_case=bar.advance
+        ):
+            case = result.case
+            vectors = reuse_earlier_vectors(case, result.vectors, fresh)
+            case_proposals = classify_case(classifier, case, vectors)
+            for unit, proposal in zip(case.units, case_proposals, strict=True):
+                records.append(contract_record(unit, proposal))
+                proposals[unit.unit_id] = proposal
+            prepared.append(case)
+    save_fresh(classifier.encoder, fresh)
+    return prepared
 
 
 def _write_atomically(path: Path, records: list[dict]) -> None:
