@@ -108,7 +108,12 @@ class EmbeddingCache:
 
 
 class Encoder:
-    """Unit-normalised sentence embeddings; batches are length-sorted by sentence-transformers."""
+    """Unit-normalised sentence embeddings; batches are length-sorted by sentence-transformers.
+
+    Small batches (16) waste least on padding when a case's few hundred texts of mixed
+    length are encoded on their own, as precode does to keep runs reproducible (on CPU,
+    64 was 1.5x slower per case; see benchmarks/precode_benchmark.py). Raise it on a GPU.
+    """
 
     def __init__(
         self,
@@ -116,7 +121,7 @@ class Encoder:
         *,
         cache_path: str | Path | None = None,
         use_cache: bool = True,
-        batch_size: int = 64,
+        batch_size: int = 16,
         device: str | None = None,
     ):
         self.model_path = Path(model_path) if model_path else default_model_path()
