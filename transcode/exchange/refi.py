@@ -37,7 +37,7 @@ from sqlalchemy import select
 
 from transcode.codebook import Codebook, parse_codebook
 from transcode.ingest import DEFAULT_INTERVIEWER_LABELS, DEFAULT_PARTICIPANT_LABELS
-from transcode.store.repo import Store, current_codes
+from transcode.store.repo import Store, UnitFields, current_codes, insert_transcript_rows, transcript_hash
 from transcode.store.schema import (
     Case,
     CodebookVersion,
@@ -723,7 +723,6 @@ def _summary(snapshot: ProjectSnapshot) -> dict:
 # -- writing the store -------------------------------------------------------------------------------------
 def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
     """Load ``snapshot`` into a store that holds no transcripts yet: one transaction, all or nothing."""
-    import hashlib
 
     with store.sessions.begin() as s:
         project = s.scalars(select(Project).order_by(Project.id)).first()
@@ -765,46 +764,17 @@ def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
             case_ids[key] = case.id
         unit_ids = {}
         for t in snapshot.transcripts:
-            content_hash = hashlib.sha256(
-                "\n".join(f"{x.label}\t{x.text}" for x in t.turns).encode()
-            ).hexdigest()
-            row = TranscriptRow(
-                case_id=case_ids[t.case],
+            unit_ids |= insert_transcript_rows(
+                s,
+                case_ids[t.case],
                 source_name=t.source_name,
-                content_hash=content_hash,
-                metadata_=dict(t.metadata),
+                content_hash=transcript_hash((x.label, x.text) for x in t.turns),
+                metadata=t.metadata,
+                turns=[(x.role, x.label, x.text, x.line) for x in t.turns],
+                units=[
+                    UnitFields(u.key, u.position, u.turn, u.start, u.end, u.text, u.question) for u in t.units
+                ],
             )
-            s.add(row)
-            s.flush()
-            turn_ids = {}
-            for number, turn in enumerate(t.turns, start=1):
-                turn_row = TurnRow(
-                    transcript_id=row.id,
-                    number=number,
-                    speaker_role=turn.role,
-                    label=turn.label,
-                    text=turn.text,
-                    line=turn.line,
-                )
-                s.add(turn_row)
-                s.flush()
-                turn_ids[number] = turn_row.id
-            for u in t.units:
-                unit_row = ThoughtUnitRow(
-                    case_id=case_ids[t.case],
-                    transcript_id=row.id,
-                    turn_id=turn_ids[u.turn],
-                    key=u.key,
-                    position=u.position,
-                    turn_number=u.turn,
-                    start=u.start,
-                    end=u.end,
-                    text=u.text,
-                    question=u.question,
-                )
-                s.add(unit_row)
-                s.flush()
-                unit_ids[u.key] = unit_row.id
         for judge, codes in sorted(snapshot.judge_codes.items()):
             for key, domains in sorted(codes.items()):
                 if domains == {OTHER}:

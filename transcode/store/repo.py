@@ -6,6 +6,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
@@ -51,6 +52,67 @@ class StoreStatus:
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
+
+
+class UnitFields(NamedTuple):
+    """A thought unit as stored: ``turn`` is the 1-based turn number, offsets are in its text."""
+
+    key: str
+    position: int
+    turn: int
+    start: int
+    end: int
+    text: str
+    question: str | None
+
+
+def transcript_hash(turns: Iterable[tuple[str, str]]) -> str:
+    """Content hash of (label, text) turns: re-importing the same transcript is recognised."""
+    return hashlib.sha256("\n".join(f"{label}\t{text}" for label, text in turns).encode()).hexdigest()
+
+
+def insert_transcript_rows(
+    s: Session,
+    case_id: int,
+    *,
+    source_name: str,
+    content_hash: str,
+    metadata: Mapping[str, str],
+    turns: Sequence[tuple[str, str, str, int | None]],
+    units: Iterable[UnitFields],
+) -> dict[str, int]:
+    """Add a transcript, its (role, label, text, line) turns and its units inside ``s``; unit ids by key."""
+    row = TranscriptRow(
+        case_id=case_id, source_name=source_name, content_hash=content_hash, metadata_=dict(metadata)
+    )
+    s.add(row)
+    s.flush()
+    turn_ids = {}
+    for number, (role, label, text, line) in enumerate(turns, start=1):
+        turn_row = TurnRow(
+            transcript_id=row.id, number=number, speaker_role=role, label=label, text=text, line=line
+        )
+        s.add(turn_row)
+        s.flush()
+        turn_ids[number] = turn_row.id
+    unit_rows = [
+        ThoughtUnitRow(
+            case_id=case_id,
+            transcript_id=row.id,
+            turn_id=turn_ids[u.turn],
+            key=u.key,
+            position=u.position,
+            turn_number=u.turn,
+            start=u.start,
+            end=u.end,
+            text=u.text,
+            question=u.question,
+        )
+        for u in units
+    ]
+    s.add_all(unit_rows)
+    s.flush()
+    return {u.key: u.id for u in unit_rows}
 
 
 def open_store(url: str, *, create: bool = False, project: str = "transcode project") -> Store:
@@ -136,9 +198,7 @@ class Store:
         Re-importing identical content is a no-op; a case already holding a
         different transcript is an error rather than a silent duplicate.
         """
-        content_hash = hashlib.sha256(
-            "\n".join(f"{t.label}\t{t.text}" for t in transcript.turns).encode()
-        ).hexdigest()
+        content_hash = transcript_hash((t.label, t.text) for t in transcript.turns)
         with self.sessions.begin() as s:
             project_id = self.project_id(s)
             case = s.scalars(
@@ -156,41 +216,16 @@ class Store:
                     f"case {transcript.case!r} already has a different transcript in the store",
                     transcript.source,
                 )
-            row = TranscriptRow(
-                case_id=case.id,
+            insert_transcript_rows(
+                s,
+                case.id,
                 source_name=transcript.source or transcript.case,
                 content_hash=content_hash,
-                metadata_=dict(transcript.metadata),
-            )
-            s.add(row)
-            s.flush()
-            turn_ids = {}
-            for number, turn in enumerate(transcript.turns, start=1):
-                turn_row = TurnRow(
-                    transcript_id=row.id,
-                    number=number,
-                    speaker_role=turn.speaker_role,
-                    label=turn.label,
-                    text=turn.text,
-                    line=turn.line,
-                )
-                s.add(turn_row)
-                s.flush()
-                turn_ids[number] = turn_row.id
-            s.add_all(
-                ThoughtUnitRow(
-                    case_id=case.id,
-                    transcript_id=row.id,
-                    turn_id=turn_ids[u.turn],
-                    key=u.unit_id,
-                    position=u.index,
-                    turn_number=u.turn,
-                    start=u.start,
-                    end=u.end,
-                    text=u.text,
-                    question=u.question,
-                )
-                for u in units
+                metadata=transcript.metadata,
+                turns=[(t.speaker_role, t.label, t.text, t.line) for t in transcript.turns],
+                units=[
+                    UnitFields(u.unit_id, u.index, u.turn, u.start, u.end, u.text, u.question) for u in units
+                ],
             )
             return "imported"
 
