@@ -175,18 +175,25 @@ def _summary(prepared, records, domain_ids):
 
 
 def _print_summary(summary, domain_ids, out):
-    table = Table(title=f"pre-coded thought units -> {out}")
+    columns = [*domain_ids, "other"]
+    # Domain names fit as headers on a wide terminal; on a narrow one, numbers and a legend.
+    numbered = err_console.width < 26 + 12 * len(columns)
+    legend = " · ".join(f"{n} {d.replace('_', ' ')}" for n, d in enumerate(columns, start=1))
+    table = Table(
+        title=f"pre-coded thought units -> {out}",
+        caption=f"units suggested per domain: {legend}" if numbered else None,
+    )
     table.add_column("case")
     table.add_column("units", justify="right")
     table.add_column("ids removed", justify="right")
-    for domain in [*domain_ids, "other"]:
-        table.add_column(domain.replace("_", " "), justify="right")
+    for n, domain in enumerate(columns, start=1):
+        table.add_column(str(n) if numbered else domain.replace("_", " "), justify="right")
     for row in summary:
         table.add_row(
             row["case"],
             str(row["units"]),
             str(row["replacements"]),
-            *(str(row["suggested"].get(d, 0)) for d in [*domain_ids, "other"]),
+            *(str(row["suggested"].get(d, 0)) for d in columns),
         )
     err_console.print(table)
 
