@@ -179,19 +179,26 @@ class Encoder:
         if self.cache is None:
             return self.encode_raw(texts)
         keys = [EmbeddingCache.key(t) for t in texts]
-        found = self.cache.get_many(self.model_id, list(dict.fromkeys(keys)))
+        vectors, fresh = self.encode_deferred(texts)
+        if fresh:
+            self.cache.put_many(self.model_id, fresh)
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([vectors[k] for k in keys]).astype(np.float32)
+
+    def encode_deferred(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Vectors by cache key: cached ones read, the rest encoded together and returned again as
+        the second dict, not yet written, so a run can decide when its new vectors enter the cache."""
+        keys = [EmbeddingCache.key(t) for t in texts]
+        found = self.cache.get_many(self.model_id, list(dict.fromkeys(keys))) if self.cache else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         self.cache_hits += len(keys) - sum(1 for k in keys if k not in found)
         self.cache_misses += len(missing)
+        fresh: dict[str, np.ndarray] = {}
         if missing:
             text_of = dict(zip(keys, texts, strict=True))
-            fresh = self.encode_raw([text_of[k] for k in missing])
-            new = dict(zip(missing, fresh, strict=True))
-            self.cache.put_many(self.model_id, new)
-            found.update(new)
-        if not keys:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32)
+            fresh = dict(zip(missing, self.encode_raw([text_of[k] for k in missing]), strict=True))
+        return {**found, **fresh}, fresh
 
 
 @cache

@@ -112,20 +112,13 @@ def embed_case(encoder, case: PreparedCase) -> CaseVectors:
 
 
 def _lookup_then_encode(encoder, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Vectors by text: cached ones read, the rest encoded together; the second dict is cache-keyed."""
-    cache = getattr(encoder, "cache", None)
-    if cache is None:
+    """Vectors by text, and the cache-keyed vectors this call computed (written later, by save_fresh)."""
+    if getattr(encoder, "cache", None) is None:
         return dict(zip(texts, encoder.encode_raw(texts), strict=True)), {}
     from transcode.embed import EmbeddingCache
 
-    keys = [EmbeddingCache.key(t) for t in texts]
-    found = cache.get_many(encoder.model_id, keys)
-    missing = [t for t, k in zip(texts, keys, strict=True) if k not in found]
-    encoder.cache_hits += len(texts) - len(missing)
-    encoder.cache_misses += len(missing)
-    computed = dict(zip(missing, encoder.encode_raw(missing), strict=True)) if missing else {}
-    vector_of = {t: found[k] if k in found else computed[t] for t, k in zip(texts, keys, strict=True)}
-    return vector_of, {EmbeddingCache.key(t): v for t, v in computed.items()}
+    by_key, fresh = encoder.encode_deferred(texts)
+    return {t: by_key[EmbeddingCache.key(t)] for t in texts}, fresh
 
 
 def reuse_earlier_vectors(
