@@ -14,25 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_agreement_reference import KRIPPENDORFF_2011
 from transcode.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Krippendorff (2011) reliability data, 4 observers x 12 units (empty = missing).
-KRIPPENDORFF_2011 = [
-    [1, 1, None, 1],
-    [2, 2, 3, 2],
-    [3, 3, 3, 3],
-    [3, 3, 3, 3],
-    [2, 2, 2, 2],
-    [1, 2, 3, 4],
-    [4, 4, 4, 4],
-    [1, 1, 2, 1],
-    [2, 2, 2, 2],
-    [None, 5, 5, 5],
-    [None, None, 1, 1],
-    [None, 3, None, None],
-]
 RATINGS = """unit,judge,code
 07-0001,A,antecedents
 07-0001,B,antecedents
