@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -226,6 +227,12 @@ def test_gold_units_carry_the_question_before_them():
     assert all(u.question for u in units)
     first = units[0]
     assert first.case == "01" and first.question.startswith("Thanks so much")
+    planted = [json.loads(line) for line in (DEMO / "gold" / "identifiers.jsonl").read_text().splitlines()]
+    words = {(u.case, w) for u in units for w in re.findall(r"[\w'@.-]+", f"{u.text} {u.question}")}
+    # a model trained on gold units keeps their terms in its files: no planted identifier may be there
+    leaked = [p["text"] for p in planted if all((p["case"], w) in words for w in p["text"].split())]
+    assert leaked == []
+    assert any("[PERSON_1]" in u.text for u in units)
 
 
 def test_only_consensus_codes_become_training_examples(db_url):

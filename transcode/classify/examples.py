@@ -13,7 +13,7 @@ import csv
 import json
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transcode.codebook import Codebook, parse_codebook
@@ -32,11 +32,14 @@ class LabelledUnit:
 
 
 def load_gold_units(path: str | Path, transcripts_dir: str | Path | None = None) -> list[LabelledUnit]:
-    """Gold units with the question before each, taken from the case transcripts.
+    """Gold units with the question before each, taken from the case transcripts, de-identified.
 
     ``transcripts_dir`` defaults to the folder above the gold folder
     (``corpora/demo/`` for ``corpora/demo/gold/units.jsonl``). A unit whose
-    transcript cannot be found gets no question.
+    transcript cannot be found gets no question. Gold files hold the raw words, so
+    each case's units and questions pass through de-identification together (one
+    set of placeholders per case), as precode's units do: a model trained here
+    keeps terms in its files, and none of them may be an identifier.
     """
     from transcode.ingest import read_transcript
 
@@ -68,10 +71,30 @@ def load_gold_units(path: str | Path, transcripts_dir: str | Path | None = None)
         transcript = read_transcript(candidate)
         if transcript.case in cases:
             questions[transcript.case] = _questions_by_turn(transcript)
-    return [
-        LabelledUnit(case, unit, text, questions.get(case, {}).get(turn), domains)
-        for case, unit, turn, text, domains in rows
-    ]
+    return _deidentified(
+        [
+            LabelledUnit(case, unit, text, questions.get(case, {}).get(turn), domains)
+            for case, unit, turn, text, domains in rows
+        ]
+    )
+
+
+def _deidentified(units: list[LabelledUnit]) -> list[LabelledUnit]:
+    from transcode.deid import Deidentifier
+
+    deidentifier = Deidentifier()
+    by_case: dict[str, list[int]] = defaultdict(list)
+    for i, unit in enumerate(units):
+        by_case[unit.case].append(i)
+    out = list(units)
+    for indices in by_case.values():
+        asked = list(dict.fromkeys(units[i].question for i in indices if units[i].question))
+        clean, _ = deidentifier.deidentify_texts([units[i].text for i in indices] + asked)
+        clean_question = dict(zip(asked, clean[len(indices) :], strict=True))
+        for i, text in zip(indices, clean[: len(indices)], strict=True):
+            question = units[i].question
+            out[i] = replace(units[i], text=text, question=clean_question[question] if question else None)
+    return out
 
 
 def _questions_by_turn(transcript) -> dict[int, str | None]:
