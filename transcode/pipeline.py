@@ -154,31 +154,25 @@ def save_fresh(encoder, fresh: dict[str, np.ndarray]) -> None:
         cache.put_many(encoder.model_id, fresh)
 
 
-def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
-    """UnitProposals for one case's units from their vectors (zero-shot or trained)."""
-    from transcode.classify.zeroshot import proposals_from_scores
+def classify_case(classifier, case: PreparedCase, vectors: CaseVectors, *, sequence: bool = True) -> list:
+    """UnitProposals for one case's units from their vectors (any Proposer; the case alone decides)."""
+    from transcode.classify import CaseUnits
 
-    texts = [u.text for u in case.units]
-    questions = [u.question for u in case.units]
-    thresholds = getattr(classifier, "thresholds", None)
-    if thresholds is not None:
-        scores = classifier.score(texts, questions, vectors.as_tuple())
-    else:
-        scores = classifier.proba_from_vectors(*vectors.as_tuple())
-    return proposals_from_scores(scores, classifier.codebook.domain_ids, classifier.version, thresholds)
+    return classifier.propose(CaseUnits.of(case.units, vectors.as_tuple()), sequence=sequence)
 
 
 def propose(
     cases: Sequence[PreparedCase],
     classifier,
     *,
+    sequence: bool = True,
     on_progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[ThoughtUnit, object]]:
     """Yield (unit, UnitProposal) for every unit, in transcript order, one encoder call per case."""
     fresh: dict[str, np.ndarray] = {}
     for case in cases:
         vectors = reuse_earlier_vectors(case, embed_case(classifier.encoder, case), fresh)
-        yield from zip(case.units, classify_case(classifier, case, vectors), strict=True)
+        yield from zip(case.units, classify_case(classifier, case, vectors, sequence=sequence), strict=True)
         if on_progress:
             on_progress(len(case.units))
     save_fresh(classifier.encoder, fresh)
@@ -197,12 +191,12 @@ def contract_record(unit: ThoughtUnit, proposal) -> dict:
 
 
 def load_classifier(codebook: Codebook, model_path: str | Path | None = None, *, encoder=None):
-    """The zero-shot classifier, or a trained one saved by ``transcode train``."""
+    """The zero-shot proposer, or a trained one saved by ``transcode train``."""
     if model_path is not None:
-        from transcode.classify import trained
+        from transcode.classify.persist import load_model
 
-        return trained.load_model(model_path, codebook=codebook, encoder=encoder)
-    from transcode.classify.zeroshot import ZeroShotClassifier
+        return load_model(model_path, codebook=codebook, encoder=encoder)
+    from transcode.classify.proposer import zero_shot
     from transcode.embed import Encoder
 
-    return ZeroShotClassifier(codebook, encoder or Encoder())
+    return zero_shot(codebook, encoder or Encoder())

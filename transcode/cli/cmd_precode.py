@@ -48,6 +48,13 @@ def precode(
     store: Annotated[
         bool, typer.Option("--store", help="Also load units and proposals into the store.")
     ] = False,
+    sequence: Annotated[
+        bool,
+        typer.Option(
+            "--sequence/--no-sequence",
+            help="Read each case's turns in order (a probe carries the domain); --no-sequence to compare.",
+        ),
+    ] = True,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -99,13 +106,15 @@ def precode(
         classifier = load_classifier(book, model, encoder=encoder)
         records, proposals = [], {}
         if client is not None:
-            prepared = _precode_on_cluster(client, transcripts, classifier, known, records, proposals)
+            prepared = _precode_on_cluster(
+                client, transcripts, classifier, known, records, proposals, sequence=sequence
+            )
     if client is None:
         with progress_bar("de-identify + split", len(transcripts)) as bar:
             prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
         total = sum(len(c.units) for c in prepared)
         with progress_bar("propose domains", total) as bar:
-            for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
+            for unit, proposal in propose(prepared, classifier, sequence=sequence, on_progress=bar.advance):
                 records.append(contract_record(unit, proposal))
                 proposals[unit.unit_id] = proposal
     _write_atomically(out, records)
@@ -121,7 +130,7 @@ def precode(
         _print_summary(summary, book.domain_ids, out)
 
 
-def _precode_on_cluster(client, transcripts, classifier, known, records, proposals):
+def _precode_on_cluster(client, transcripts, classifier, known, records, proposals, *, sequence=True):
     """Workers prepare and embed each case; here each case is classified, in input order."""
     from transcode import distributed
     from transcode.pipeline import classify_case, contract_record, reuse_earlier_vectors, save_fresh
@@ -134,7 +143,7 @@ def _precode_on_cluster(client, transcripts, classifier, known, records, proposa
         ):
             case = result.case
             vectors = reuse_earlier_vectors(case, result.vectors, fresh)
-            case_proposals = classify_case(classifier, case, vectors)
+            case_proposals = classify_case(classifier, case, vectors, sequence=sequence)
             for unit, proposal in zip(case.units, case_proposals, strict=True):
                 records.append(contract_record(unit, proposal))
                 proposals[unit.unit_id] = proposal
