@@ -44,7 +44,7 @@ from transcode.classify import CaseUnits
 from transcode.classify.calibration import expected_calibration_error, one_key_rate, suggestion_mask
 from transcode.classify.evidence import case_evidence, encode_units, softmax, turn_spans
 from transcode.classify.examples import LabelledUnit, label_matrix
-from transcode.classify.proposer import DomainProposer, zero_shot
+from transcode.classify.proposer import DomainProposer, reads_as_sequence, zero_shot
 from transcode.classify.trained import fit, in_case_order, training_set
 from transcode.codebook import Codebook
 
@@ -160,13 +160,16 @@ class _Encoded:
 def _score_cases(proposer: DomainProposer, enc: _Encoded, test_idx: np.ndarray, shape) -> dict[str, tuple]:
     """Scores and suggestions of the test units, with and without the sequence layer."""
     out = {}
+    position = {int(i): k for k, i in enumerate(test_idx)}
     for sequence, path in ((False, "plain"), (True, "sequence")):
         scores = np.zeros((len(test_idx), shape[1]))
-        position = {int(i): k for k, i in enumerate(test_idx)}
+        suggested = np.zeros((len(test_idx), shape[1]), dtype=bool)
         for members, case in enc.cases(test_idx):
             rows = [position[int(i)] for i in members]
             scores[rows] = proposer.score(case, sequence=sequence)
-        out[path] = (scores, suggestion_mask(scores, proposer.thresholds(sequence)))
+            thresholds = proposer.thresholds(reads_as_sequence(case, sequence))
+            suggested[rows] = suggestion_mask(scores[rows], thresholds)
+        out[path] = (scores, suggested)
     return out
 
 
@@ -205,14 +208,18 @@ def _gate_diagnostics(enc: _Encoded) -> dict:
 def _fit_tfidf(
     train: Sequence[LabelledUnit], y_train: np.ndarray, test: Sequence[LabelledUnit]
 ) -> tuple[np.ndarray, np.ndarray]:
-    text = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
-    asked = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
-    x_train = hstack(
-        [text.fit_transform([u.text for u in train]), asked.fit_transform([u.question or "" for u in train])]
-    ).tocsr()
-    x_test = hstack(
-        [text.transform([u.text for u in test]), asked.transform([u.question or "" for u in test])]
-    ).tocsr()
+    train_parts, test_parts = [], []
+    for field_of in (lambda u: u.text, lambda u: u.question or ""):
+        corpus = [field_of(u) for u in train]
+        if not any(c.strip() for c in corpus):
+            continue  # no questions at all (MTS-Dialog): the unit's words alone
+        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1)
+        try:
+            train_parts.append(vectorizer.fit_transform(corpus))
+        except ValueError:  # nothing but stop words
+            continue
+        test_parts.append(vectorizer.transform([field_of(u) for u in test]))
+    x_train, x_test = hstack(train_parts).tocsr(), hstack(test_parts).tocsr()
     scores = np.zeros((len(test), y_train.shape[1]))
     for j in range(y_train.shape[1]):
         target = y_train[:, j]

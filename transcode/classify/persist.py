@@ -286,8 +286,9 @@ def model_card(meta: dict, arrays: dict[str, np.ndarray]) -> str:
         f"- Blend: zero-shot evidence weight k / (k + positives), k = {meta['prior_strength']}",
         f"- Features: sentence vectors of unit, question, turn mean and previous unit; TF-IDF of unit "
         f"and question ({len(meta['vocabulary_text'])} + {len(meta['vocabulary_question'])} terms)",
-        f"- Sequence layer: transitions learned from consensus codes; temperature "
-        f"{meta['temperature_sequence']:.3f} (without it: {meta['temperature_plain']:.3f})",
+        f"- Sequence layer: transitions learned from consensus codes, emission power "
+        f"{meta['emission_power']}; temperature {meta['temperature_sequence']:.3f} "
+        f"(without it: {meta['temperature_plain']:.3f})",
         "- Thresholds maximise the one-key rate (suggested set = consensus set) on out-of-fold scores",
         "- Format: safetensors + JSON (no pickle); load with `transcode.classify.persist.load_model`.",
         "",

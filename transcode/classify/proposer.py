@@ -147,6 +147,7 @@ class DomainProposer:
 
     def score(self, case: CaseUnits, *, sequence: bool = True) -> np.ndarray:
         """Calibrated scores (n_units x n_domains): each domain's probability; the rest is "other"."""
+        sequence = reads_as_sequence(case, sequence)
         probabilities, informativeness = self.emissions(case)
         return self.finish(probabilities, informativeness, case.turns, sequence=sequence)[:, :-1]
 
@@ -160,8 +161,14 @@ class DomainProposer:
         return temper(probabilities, self.calibration["sequence" if sequence else "plain"].temperature)
 
     def propose(self, case: CaseUnits, *, sequence: bool = True) -> list[UnitProposal]:
+        sequence = reads_as_sequence(case, sequence)
         scores = self.score(case, sequence=sequence)
         return proposals_from_scores(scores, self.domain_ids, self.version, self.thresholds(sequence))
+
+
+def reads_as_sequence(case: CaseUnits, sequence: bool) -> bool:
+    """The sequence layer needs a case with turns: one answer alone (a snippet) is scored as it is."""
+    return sequence and len(set(case.turns)) > 1
 
 
 def zero_shot_states(logits: np.ndarray, settings: EvidenceSettings) -> np.ndarray:

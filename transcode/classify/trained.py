@@ -326,7 +326,9 @@ def _smoothed_out_of_fold(
             )
         members = set(test_idx.tolist())
         for start, end in turn_spans(data.cases):
-            if start in members:
+            if start in members and len(set(data.turns[start:end])) < 2:
+                out[start:end] = blended[start:end]  # one answer alone: no sequence to read
+            elif start in members:
                 out[start:end] = smooth(
                     blended[start:end],
                     data.turns[start:end],
