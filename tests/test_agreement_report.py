@@ -13,7 +13,7 @@ from transcode.agreement import bootstrap, render
 from transcode.agreement import coefficients as C
 from transcode.agreement.ratings import ratings_from_records
 from transcode.agreement.report import agreement_report, full_report
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 # Krippendorff (1980) p.133 / (2004) p.224-226: two coders, ten segments, yes/no; alpha = 0.095,
 # percent agreement 0.6. Here "yes" is code "rupture" and "no" is rated-without-code.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from transcode.cross.analysis import Membership
+from transcode.errors import InputError
 from transcode.store import analysis, open_store
-from transcode.transcript import InputError, Transcript, Turn
+from transcode.transcript import Transcript, Turn
 from transcode.units import ThoughtUnit
 
 QUESTION = "What happened between you and the client?"

@@ -19,7 +19,7 @@ from transcode.classify.trained import (
     train,
 )
 from transcode.classify.zeroshot import ZeroShotClassifier
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 #: Two invented cases where "the red folder" marks supervision: the codebook cannot know that.
 RED_FOLDER = "I put it in the red folder like we always do."

@@ -16,7 +16,7 @@ from transcode.cross import (
     custom_profile,
     stability_check,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 LABEL_CASES = Path(__file__).resolve().parents[2] / "shared" / "cqr" / "label_cases.json"
 DOMAIN = "Rupture Antecedents"

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import transcode.cli
 from transcode.cross.io import parse_compare, read_cases, read_memberships
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAIN = "Rupture Antecedents"

@@ -8,7 +8,7 @@ from transcode.cross import Comparison, CrossOptions, Membership, check_table, c
 from transcode.cross.consistency import parse_cell, parse_column
 from transcode.cross.io import read_user_table
 from transcode.cross.render import render_csv
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 DOMAIN = "Antecedents"
 OPTIONS = CrossOptions(comparisons=(Comparison("anxiety"),))

@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from transcode.deid import Deidentifier
 from transcode.deid.keyfile import read_key_file, reidentify
+from transcode.errors import InputError
 from transcode.ingest import read_transcript
-from transcode.transcript import InputError
 
 REPO = Path(__file__).resolve().parents[1]
 PASSPHRASE = "correct horse battery"

@@ -19,7 +19,7 @@ from transcode.deid.names import (
 from transcode.deid.placeholders import assign_placeholders, cluster_people, normalise
 from transcode.deid.recognizers import find_patterns, is_exact_date
 from transcode.deid.spans import Detection, join_adjacent_names, merge_overlapping, tidy
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 def found(text: str, **options) -> set[tuple[str, str]]:

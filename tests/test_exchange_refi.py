@@ -12,9 +12,9 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from tests.exchange_helpers import build_demo_store
+from transcode.errors import InputError
 from transcode.exchange import refi
 from transcode.store import open_store
-from transcode.transcript import InputError
 
 
 @pytest.fixture(scope="module")

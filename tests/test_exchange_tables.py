@@ -104,7 +104,7 @@ def test_csv_and_xlsx_exports_read_back(db, project, tmp_path):
 
 
 def test_open_missing_store_is_an_input_error(tmp_path):
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     with pytest.raises(InputError, match="no transcode store"):
         transcode.open(f"sqlite:///{tmp_path / 'absent.db'}")

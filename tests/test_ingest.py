@@ -8,8 +8,8 @@ import sys
 import pytest
 from docx import Document
 
+from transcode.errors import InputError
 from transcode.ingest import read_transcript, render_text, write_transcript
-from transcode.transcript import InputError
 
 TXT = """# case: 07
 # interviewer: R2

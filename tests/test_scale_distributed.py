@@ -83,7 +83,7 @@ def test_bad_cluster_options_are_one_clear_error(tmp_path, options, message):
 
 def test_missing_dask_names_the_extra(monkeypatch):
     from transcode import distributed
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # what an install without it imports
     with pytest.raises(InputError, match=r"transcode\[distributed\]"):

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import event
 
 from tests.conftest import demo_transcripts
+from transcode.errors import StoreWriteError
 from transcode.ingest import read_transcript
 from transcode.store import open_store
-from transcode.store.db import StoreWriteError
 
 
 def transcode(*args: str, preexec_fn=None) -> subprocess.CompletedProcess:

@@ -8,9 +8,10 @@ import pytest
 
 from transcode.classify import UnitProposal
 from transcode.codebook import parse_codebook
+from transcode.errors import InputError, StoreError
 from transcode.store import open_store
-from transcode.store.repo import StoreError, current_codes
-from transcode.transcript import InputError, Transcript, Turn
+from transcode.store.repo import current_codes
+from transcode.transcript import Transcript, Turn
 from transcode.units import ThoughtUnit
 
 BOOK = {"name": "b", "domains": [{"id": "antecedents", "name": "A"}, {"id": "consequences", "name": "C"}]}

@@ -205,7 +205,7 @@ async def test_blind_coding_judge_b_never_sees_or_loads_judge_a_choices(store):
 
 
 async def test_auditors_cannot_code_and_the_layout_fits_80x24(store):
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     store.judge("Aud", "auditor")
     with pytest.raises(InputError, match="auditor"):

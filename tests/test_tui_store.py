@@ -12,9 +12,10 @@ from tests.conftest import DEMO
 from transcode.agreement import agreement_report
 from transcode.classify import UnitProposal
 from transcode.codebook import load_codebook
+from transcode.errors import StoreError
 from transcode.store import coding, open_store
 from transcode.store.coding import Decision, UnitProposals
-from transcode.store.repo import Store, StoreError
+from transcode.store.repo import Store
 from transcode.transcript import Transcript, Turn
 from transcode.units import ThoughtUnit
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 _ID = re.compile(r"^[a-z0-9_]+$")
 

@@ -20,8 +20,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
+from transcode.errors import InputError
 from transcode.pipeline import CaseVectors, PreparedCase, embed_case, prepare
-from transcode.transcript import InputError, Transcript
+from transcode.transcript import Transcript
 
 INSTALL_HINT = "distributed pre-coding needs Dask: pip install 'transcode[distributed]'"
 

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from transcode.nlp import ModelIntegrityError, sha256_file
+from transcode.errors import ModelIntegrityError
+from transcode.nlp import sha256_file
 
 MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 #: The static model distilled from the MiniLM above (see models/minilm-static-256/README.md).
@@ -128,7 +129,7 @@ class Encoder:
         if model_path is None:
             verify_minilm(self.model_path)
         elif not self.model_path.is_dir():
-            from transcode.transcript import InputError
+            from transcode.errors import InputError
 
             raise InputError("not a sentence-transformers model folder", str(self.model_path))
         self.batch_size = batch_size
@@ -226,7 +227,7 @@ class StaticEncoder:
         if not (self.model_path / "model.safetensors").is_file():
             if model_path is None:
                 raise ModelIntegrityError(f"static model folder missing: {self.model_path}")
-            from transcode.transcript import InputError
+            from transcode.errors import InputError
 
             raise InputError("not a model2vec model folder", str(self.model_path))
         if model_path is None:

@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from transcode.transcript import InputError, SpeakerRole, Transcript, Turn
+from transcode.errors import InputError
+from transcode.transcript import SpeakerRole, Transcript, Turn
 
 DEFAULT_INTERVIEWER_LABELS = ("I", "Q", "INT", "Interviewer", "Int")
 DEFAULT_PARTICIPANT_LABELS = (

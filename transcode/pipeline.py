@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from transcode.codebook import Codebook
+from transcode.errors import InputError
 from transcode.ingest import read_transcript
-from transcode.transcript import InputError, Transcript
+from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit, split_transcripts
 
 

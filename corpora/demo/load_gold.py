@@ -58,8 +58,8 @@ def deidentified_case(case: str, units: list[dict], identifiers: list[str]):
     """The case's transcript and gold units with every planted identifier replaced by a placeholder."""
     from transcode.deid.placeholders import assign_placeholders
     from transcode.deid.spans import Detection, merge_overlapping
+    from transcode.errors import InputError
     from transcode.ingest import read_transcript
-    from transcode.transcript import InputError
 
     path = HERE / f"case_{case}.txt"
     transcript = read_transcript(path)
@@ -103,10 +103,10 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
     from transcode.cli.cmd_analysis import read_scheme
     from transcode.cli.common import progress_bar
     from transcode.codebook import load_codebook
+    from transcode.errors import InputError
     from transcode.store import analysis, open_store
     from transcode.store.cases import read_cases_csv
     from transcode.store.schema import ConsensusCode, CoreIdea, Judge, ThoughtUnitRow
-    from transcode.transcript import InputError
 
     units = [
         json.loads(line) for line in (demo / "gold" / "units.jsonl").read_text(encoding="utf-8").splitlines()
@@ -180,7 +180,7 @@ def main(
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parents[1]))
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     try:
         typer.run(main)

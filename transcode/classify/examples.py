@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transcode.codebook import Codebook, parse_codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import numpy as np
 from safetensors.numpy import load_file, save_file
 
 from transcode.codebook import Codebook, parse_codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 FORMAT = "transcode-domain-model"
 FORMAT_VERSION = 1

@@ -247,7 +247,7 @@ def train(
 ) -> DomainModel:
     """Fit a :class:`DomainModel` on confirmed examples (their domains; empty means "other")."""
     if not examples:
-        from transcode.transcript import InputError
+        from transcode.errors import InputError
 
         raise InputError("no confirmed examples to train on")
     texts = [e.text for e in examples]

@@ -1,20 +1,28 @@
 """The ``transcode`` command: a thin Typer layer over the library.
 
-Each command lives in its own module under ``transcode/cli/``; this module
-only assembles them and turns :class:`InputError` into one line on stderr and
-exit code 2, as the contract requires.
+Each command lives in its own module under ``transcode/cli/``; this module only
+assembles them and turns every failure into what the contract promises: a
+:class:`~transcode.errors.TranscodeError` becomes one line on stderr and its exit
+code (2 for bad input), a usage error the usage line, one error line and exit 2,
+and anything unexpected one line and exit 1, never a traceback (set
+``TRANSCODE_DEBUG=1`` to see it).
 """
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Sequence
 
 import typer
 
-from transcode.transcript import InputError
+from transcode.errors import TranscodeError
+
+PROG = "transcode"
+DEBUG_ENV = "TRANSCODE_DEBUG"
 
 app = typer.Typer(
-    name="transcode",
+    name=PROG,
     help="CQR coding engine: ingest, de-identify, split, pre-code, code, report.",
     no_args_is_help=True,
     add_completion=False,
@@ -22,30 +30,70 @@ app = typer.Typer(
 )
 
 
+_registered = False
+
+
 def _register() -> None:
-    from transcode.cli import commands
+    global _registered
+    if not _registered:
+        from transcode.cli import commands
 
-    commands.register(app)
+        commands.register(app)
+        _registered = True
 
 
-def main() -> None:
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _usage_error(err: typer.TyperException) -> int:
+    """Click's usage errors (Typer bundles its own click, so these are TyperExceptions)."""
+    message = _one_line(err.format_message())
+    if not message:  # a command group called bare: Typer has printed its help already
+        return 2
+    ctx = getattr(err, "ctx", None)
+    if ctx is not None:
+        print(ctx.get_usage(), file=sys.stderr)
+        hint = f" (see '{ctx.command_path} --help')"
+    else:
+        hint = ""
+    print(f"{PROG}: error: {message}{hint}", file=sys.stderr)
+    return int(getattr(err, "exit_code", 2) or 2)
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """Run the command line on ``args`` (default: ``sys.argv[1:]``); the exit code, nothing raised."""
     _register()
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of exiting.
-        code = app(standalone_mode=False)
-        sys.exit(code if isinstance(code, int) else 0)
-    except InputError as err:
-        print(f"transcode: error: {err}", file=sys.stderr)
-        sys.exit(2)
+        code = app(args=list(args) if args is not None else None, prog_name=PROG, standalone_mode=False)
+        return code if isinstance(code, int) else 0
+    except TranscodeError as err:
+        print(f"{PROG}: error: {_one_line(str(err))}", file=sys.stderr)
+        return err.exit_code
     except typer.Exit as done:
-        sys.exit(done.exit_code)
+        return done.exit_code
     except typer.Abort:
-        print("transcode: aborted", file=sys.stderr)
-        sys.exit(1)
-    except Exception as err:  # click usage errors carry their own exit code
-        import click
+        print(f"{PROG}: aborted", file=sys.stderr)
+        return 1
+    except typer.TyperException as err:
+        return _usage_error(err)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        name = type(err).__name__
+        print(
+            f"{PROG}: internal error: {name}: {_one_line(str(err))} "
+            f"(a bug: please report it; {DEBUG_ENV}=1 shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
-        if isinstance(err, click.ClickException):
-            err.show()
-            sys.exit(err.exit_code)
-        raise
+
+def main() -> None:
+    sys.exit(run())

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 REPORT_SUFFIXES = (".html", ".htm", ".md")
 

@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 coreideas_app = typer.Typer(
     help="Core ideas per case x domain: draft, write, revise, accept, agree.", no_args_is_help=True
@@ -38,8 +38,8 @@ FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast static em
 @contextmanager
 def _store(db: str) -> Iterator:
     """Open the store; errors about what was asked become one line naming the store, exit 2."""
+    from transcode.errors import StoreError
     from transcode.store import open_store
-    from transcode.store.repo import StoreError
 
     store = open_store(db)
     try:

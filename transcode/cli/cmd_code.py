@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 def code(
@@ -43,8 +43,8 @@ def code(
     ] = False,
 ) -> None:
     """Code thought units with the keyboard; every decision is saved before the screen moves on."""
+    from transcode.errors import StoreError
     from transcode.store import open_store
-    from transcode.store.repo import StoreError
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:

@@ -21,7 +21,7 @@ from transcode.cross.io import (
     read_user_table,
 )
 from transcode.cross.labels import PROFILES, Profile, custom_profile, parse_fraction
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 FORMATS = ("table", "csv", "markdown", "docx")
 _SUFFIX_FORMATS = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".docx": "docx"}

@@ -32,7 +32,7 @@ from transcode.cli.common import (
     ingest_options,
     progress_bar,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 REPORT_NAME = "deid-report.json"
 DECISIONS_NAME = "deid-decisions.json"

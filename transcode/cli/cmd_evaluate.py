@@ -61,7 +61,7 @@ def evaluate(
     units = load_gold_units(gold, transcripts)
     unknown = sorted({d for u in units for d in u.domains} - set(book.domain_ids))
     if unknown:
-        from transcode.transcript import InputError
+        from transcode.errors import InputError
 
         raise InputError(f"gold domains not in the codebook: {unknown}", str(gold))
     encoders = {"": make_encoder(model_name)}

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 class ExportFormat(StrEnum):

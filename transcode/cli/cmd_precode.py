@@ -27,7 +27,7 @@ from transcode.cli.common import (
     progress_bar,
     read_known_names,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 def precode(

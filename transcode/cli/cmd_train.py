@@ -53,7 +53,7 @@ def train(
     from transcode.classify.trained import train as fit
     from transcode.codebook import load_codebook
     from transcode.embed import make_encoder
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     if gold is not None:
         if codebook is None:

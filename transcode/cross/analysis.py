@@ -22,7 +22,7 @@ from transcode.cross.labels import (
     shown_label,
     two_categories_apart,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 DEFAULT_OTHER_NAMES = frozenset(
     {

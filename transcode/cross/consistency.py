@@ -19,7 +19,7 @@ from transcode.cross.labels import (
     shown_label,
     two_categories_apart,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 _WORDS = {
     "g": "general",

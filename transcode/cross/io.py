@@ -9,7 +9,7 @@ from pathlib import Path
 
 from transcode.cross.analysis import Comparison, Membership
 from transcode.cross.consistency import STRUCTURE_COLUMNS, TableRow, UserTable, parse_cell, parse_column
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 MEMBERSHIP_COLUMNS = ("case", "domain", "subdomain", "category")
 

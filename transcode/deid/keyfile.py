@@ -22,7 +22,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from transcode.transcript import InputError, Transcript
+from transcode.errors import InputError
+from transcode.transcript import Transcript
 
 FORMAT = "transcode-deid-key"
 VERSION = 1

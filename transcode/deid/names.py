@@ -20,7 +20,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from transcode.deid.ner import NON_IDENTIFYING
 from transcode.deid.spans import Detection, word_set
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 #: (segment, start, word) -> is this occurrence used as a name?
 NameUse = Callable[[int, int, str], bool]

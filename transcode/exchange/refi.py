@@ -36,6 +36,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from transcode.codebook import Codebook, parse_codebook
+from transcode.errors import InputError
 from transcode.ingest import DEFAULT_INTERVIEWER_LABELS, DEFAULT_PARTICIPANT_LABELS
 from transcode.store.repo import Store, UnitFields, current_codes, insert_transcript_rows, transcript_hash
 from transcode.store.schema import (
@@ -49,7 +50,6 @@ from transcode.store.schema import (
     TranscriptRow,
     TurnRow,
 )
-from transcode.transcript import InputError
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"

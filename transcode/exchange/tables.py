@@ -17,10 +17,10 @@ import pandas as pd
 from sqlalchemy import select
 
 from transcode.cross import Comparison, CrossOptions, cross_analysis
+from transcode.errors import InputError
 from transcode.store import analysis
 from transcode.store.repo import Store, current_codes
 from transcode.store.schema import Case, CodeDecision, ConsensusCode, Judge, ThoughtUnitRow
-from transcode.transcript import InputError
 
 TABLES = ("units", "codes", "decisions", "consensus", "core_ideas", "categories", "cross_analysis")
 

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from transcode.codebook import Codebook
 from transcode.cross.analysis import DEFAULT_OTHER_NAMES, Membership
+from transcode.errors import InputError
 from transcode.store.repo import Store
 from transcode.store.schema import (
     AuditComment,
@@ -37,7 +38,6 @@ from transcode.store.schema import (
     Judge,
     ThoughtUnitRow,
 )
-from transcode.transcript import InputError
 
 MACHINE_DRAFT, DRAFT, CONSENSUS = "machine_draft", "draft", "consensus"
 STATUSES = (MACHINE_DRAFT, DRAFT, CONSENSUS)

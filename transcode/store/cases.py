@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 def read_cases_csv(path: str | Path) -> dict[str, dict[str, str]]:

@@ -19,7 +19,8 @@ from typing import Literal
 
 from sqlalchemy import func, select
 
-from transcode.store.repo import ACTIONS, APPLIES, Store, StoreError
+from transcode.errors import StoreError
+from transcode.store.repo import ACTIONS, APPLIES, Store
 from transcode.store.schema import (
     AuditComment,
     Case,

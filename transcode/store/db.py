@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from transcode.transcript import InputError
+from transcode.errors import InputError, StoreWriteError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -31,10 +31,6 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, pool_pre_ping=True)
     event.listen(engine, "handle_error", _unwritable_store)
     return engine
-
-
-class StoreWriteError(InputError):
-    """The database refused a write for lack of space or permission; the transaction was rolled back."""
 
 
 #: What SQLite (message) and PostgreSQL (SQLSTATE) say when a store cannot be written.

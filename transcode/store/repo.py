@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from transcode.classify import UnitProposal
 from transcode.codebook import Codebook, parse_codebook
+from transcode.errors import InputError, StoreError
 from transcode.store import db
 from transcode.store.schema import (
     Case,
@@ -27,16 +28,12 @@ from transcode.store.schema import (
     TranscriptRow,
     TurnRow,
 )
-from transcode.transcript import InputError, Transcript
+from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit
 
 APPLIES = ("accepted", "added")
 NOT_APPLIES = ("rejected", "removed")
 ACTIONS = (*APPLIES, *NOT_APPLIES, "other")
-
-
-class StoreError(RuntimeError):
-    """The store cannot do what was asked (not initialised, unknown judge...)."""
 
 
 @dataclass(frozen=True)

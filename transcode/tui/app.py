@@ -18,10 +18,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
 from transcode.codebook import Codebook
+from transcode.errors import InputError, StoreError
 from transcode.store import coding
 from transcode.store.coding import MIN_SHARED_UNITS, OTHER, Acceptance, Order, PairAgreement
-from transcode.store.repo import Store, StoreError
-from transcode.transcript import InputError
+from transcode.store.repo import Store
 from transcode.tui import widgets
 from transcode.tui.session import AuditSession, CodingSession, ConsensusSession
 

@@ -11,9 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from transcode.codebook import Codebook
+from transcode.errors import StoreError
 from transcode.store import coding
 from transcode.store.coding import OTHER, Decision, Order, QueueItem, UnitProposals
-from transcode.store.repo import Store, StoreError, current_codes
+from transcode.store.repo import Store, current_codes
 
 
 @dataclass(frozen=True)
