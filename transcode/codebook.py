@@ -8,9 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from transcode.errors import InputError
+from transcode.files import read_yaml
 
 _ID = re.compile(r"^[a-z0-9_]+$")
 
@@ -74,19 +73,8 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("codebook file not found", str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError("codebook is not UTF-8 text", str(path)) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"invalid YAML: {getattr(err, 'problem', err)}", str(path), mark.line + 1 if mark else None
-        ) from None
-    return parse_codebook(data, str(path))
+    """The codebook YAML at ``path`` (CONTRACT section 2)."""
+    return parse_codebook(read_yaml(path), str(path))
 
 
 def parse_codebook(data: object, source: str = "<codebook>") -> Codebook:

@@ -10,8 +10,6 @@ import base64
 import csv
 import html
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,8 @@ import numpy as np
 from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
+
+from transcode.files import ensure_folder, write_atomic
 
 COEFFICIENT_LABELS = {
     "percent_agreement": "% agreement",
@@ -144,28 +144,13 @@ def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, so a failure leaves nothing half-written."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(report: dict[str, Any], path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(report):
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    _atomic_write(Path(path), buffer.getvalue().encode("utf-8"))
+    write_atomic(path, buffer.getvalue())
 
 
 def plot_code_alpha(report: dict[str, Any]) -> Figure:
@@ -334,13 +319,13 @@ def write_document(report: dict[str, Any], path: Path) -> None:
     plots = _plots(report)
     if path.suffix.lower() == ".md":
         folder = path.parent / f"{path.stem}_plots"
-        folder.mkdir(exist_ok=True)
+        ensure_folder(folder)
         parts = [f"# {title}", "", _markdown_tables(report), ""]
         parts += [f"- {note}" for note in _notes(report)]
         for stem, caption, png in plots:
-            _atomic_write(folder / f"{stem}.png", png)
+            write_atomic(folder / f"{stem}.png", png)
             parts += ["", f"![{caption}]({folder.name}/{stem}.png)"]
-        _atomic_write(path, ("\n".join(parts) + "\n").encode("utf-8"))
+        write_atomic(path, "\n".join(parts) + "\n")
         return
     body = [f"<h1>{html.escape(title)}</h1>"]
     for table in _markdown_tables(report).split("\n\n"):
@@ -360,7 +345,7 @@ def write_document(report: dict[str, Any], path: Path) -> None:
         "td{text-align:right}td:first-child{text-align:left}img{max-width:100%}"
         "</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
-    _atomic_write(path, document.encode("utf-8"))
+    write_atomic(path, document)
 
 
 def _html_table(markdown: str) -> str:

@@ -8,7 +8,6 @@ the team answers. `transcode cross` without files then reads the result.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from rich.table import Table
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
 from transcode.errors import InputError
+from transcode.files import read_jsonl, read_yaml
 
 coreideas_app = typer.Typer(
     help="Core ideas per case x domain: draft, write, revise, accept, agree.", no_args_is_help=True
@@ -282,34 +282,13 @@ def import_core_ideas_command(
     """Load core ideas (consensus unless a record says draft) in one transaction."""
     from transcode.store import analysis
 
-    records = _read_jsonl(path)
+    records = read_jsonl(path)
     with _store(db) as store:
         try:
             created = analysis.import_core_ideas(store, records, judge)
         except InputError as err:
             raise InputError(err.message, str(path), err.line) from None
     _done(as_json, {"imported": len(created), "ids": created}, f"imported {len(created)} core idea(s)")
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except UnicodeDecodeError:
-        raise InputError("not UTF-8 text", str(path)) from None
-    records = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise InputError(f"not JSON: {err.msg}", str(path), number) from None
-        if not isinstance(record, dict):
-            raise InputError("expected one JSON object per line", str(path), number)
-        records.append(record)
-    return records
 
 
 # -- categories ------------------------------------------------------------------------------------
@@ -550,14 +529,7 @@ def import_categories_command(
 
 def read_scheme(path: Path) -> dict[str, list[dict]]:
     """The category scheme file: ``domains: {DOMAIN: [{name, other?, subcategories: [{name}]}]}``."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(f"not YAML: {err}".splitlines()[0], str(path)) from None
+    data = read_yaml(path)
     domains = data.get("domains") if isinstance(data, dict) else None
     if not isinstance(domains, dict) or not all(isinstance(v, list) for v in domains.values()):
         raise InputError("expected 'domains:' mapping each domain id to a list of categories", str(path))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Annotated, TextIO
 
@@ -22,6 +20,7 @@ from transcode.cross.io import (
 )
 from transcode.cross.labels import PROFILES, Profile, custom_profile, parse_fraction
 from transcode.errors import InputError
+from transcode.files import read_yaml, write_atomic
 
 FORMATS = ("table", "csv", "markdown", "docx")
 _SUFFIX_FORMATS = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".docx": "docx"}
@@ -110,7 +109,7 @@ def cross(
     picture = render.render_chart(result) if chart is not None else None
     for path, content in ((out, rendered), (chart, picture)):
         if path is not None and content is not None:
-            _write_atomic(path, content)
+            write_atomic(path, content)
 
     for warning in result["warnings"]:
         err_console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
@@ -188,14 +187,7 @@ def _options(
 
 
 def _custom_profile(path: Path) -> Profile:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(f"not YAML/JSON: {err}".splitlines()[0], str(path)) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping such as {general: '>= N-1', variant: '>= 2'}", str(path))
     try:
@@ -223,22 +215,6 @@ def _render(result: dict, fmt: str) -> str | bytes:
     if fmt == "docx":
         return render.render_docx(result)
     return render.render_text(result)
-
-
-def _write_atomic(path: Path, content: str | bytes) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves nothing half-written."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    target = path.resolve()
-    if not target.parent.is_dir():
-        raise InputError("folder does not exist", str(path.parent))
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _print_report(report: dict, stream: TextIO) -> None:

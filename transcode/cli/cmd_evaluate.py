@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from transcode.cli.common import JsonOption, emit_json, err_console, progress_bar
+from transcode.files import ensure_folder, write_atomic
 
 DEMO_CURVE_SIZES = (10, 25, 50, 100, 200, 400, 100000)
 ANNOMI_CURVE_SIZES = (25, 50, 100, 200, 400, 800, 1600, 3200, 100000)
@@ -97,9 +98,9 @@ def evaluate(
                 plot_learning_curves(report, out / f"learning-curve-{slug}.png")
             )
         reports.append(report)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     document = {"reports": reports}
-    (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_atomic(out / "evaluation.json", json.dumps(document, indent=2) + "\n")
     if json_out:
         emit_json(document)
     else:

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
-from transcode.errors import InputError
+from transcode.files import write_atomic
 
 
 class ExportFormat(StrEnum):
@@ -112,13 +112,7 @@ def import_qdc(
     from transcode.exchange import refi
 
     codebook = refi.read_qdc(file)
-    if out.exists() and out.is_dir():
-        raise InputError("--out is a folder; give a file name", str(out))
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(
-        yaml.safe_dump(codebook.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8"
-    )
-    partial.replace(out)
+    write_atomic(out, yaml.safe_dump(codebook.to_dict(), sort_keys=False, allow_unicode=True))
     if json_out:
         emit_json({"out": str(out), "domains": codebook.domain_ids})
     else:

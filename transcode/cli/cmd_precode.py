@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
@@ -28,6 +26,7 @@ from transcode.cli.common import (
     read_known_names,
 )
 from transcode.errors import InputError
+from transcode.files import atomic_writer, ensure_folder
 
 
 def precode(
@@ -108,7 +107,9 @@ def precode(
             for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
                 records.append(contract_record(unit, proposal))
                 proposals[unit.unit_id] = proposal
-    _write_atomically(out, records)
+    ensure_folder(out.parent)
+    with atomic_writer(out) as stream:
+        stream.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
     if target_store is not None:
         target_store.save_codebook(book)
         for case in prepared:
@@ -141,20 +142,6 @@ def _precode_on_cluster(client, transcripts, classifier, known, records, proposa
             prepared.append(case)
     save_fresh(classifier.encoder, fresh)
     return prepared
-
-
-def _write_atomically(path: Path, records: list[dict]) -> None:
-    """Write to a temporary file beside the target, then rename: never a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for record in records:
-                fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _summary(prepared, records, domain_ids):

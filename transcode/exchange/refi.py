@@ -37,6 +37,7 @@ from sqlalchemy import select
 
 from transcode.codebook import Codebook, parse_codebook
 from transcode.errors import InputError
+from transcode.files import write_atomic
 from transcode.ingest import DEFAULT_INTERVIEWER_LABELS, DEFAULT_PARTICIPANT_LABELS
 from transcode.store.repo import Store, UnitFields, current_codes, insert_transcript_rows, transcript_hash
 from transcode.store.schema import (
@@ -681,7 +682,7 @@ def export_qdpx(store: Store, path: str | Path) -> dict:
         archive.writestr("project.qde", document)
         for name, content in sorted(files.items()):
             archive.writestr(name, content)
-    _write_atomic(Path(path), buffer.getvalue())
+    write_atomic(path, buffer.getvalue())
     return _summary(snapshot)
 
 
@@ -690,7 +691,7 @@ def export_qdc(store: Store, path: str | Path) -> dict:
     if codebook is None:
         raise InputError("the store holds no codebook; add one before exporting")
     document = codebook_document(codebook)
-    _write_atomic(Path(path), document)
+    write_atomic(path, document)
     return {"codes": len(codebook.domains)}
 
 
@@ -699,12 +700,6 @@ def read_qdc(path: str | Path) -> Codebook:
     if not path.is_file():
         raise InputError("file not found", str(path))
     return parse_codebook_document(path.read_bytes(), str(path))
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_bytes(data)
-    partial.replace(path)
 
 
 def _summary(snapshot: ProjectSnapshot) -> dict:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from transcode.cross import Comparison, CrossOptions, cross_analysis
 from transcode.errors import InputError
+from transcode.files import atomic_writer, ensure_folder
 from transcode.store import analysis
 from transcode.store.repo import Store, current_codes
 from transcode.store.schema import Case, CodeDecision, ConsensusCode, Judge, ThoughtUnitRow
@@ -226,14 +227,12 @@ def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
     """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_folder(folder)
     written = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        partial = path.with_name(path.name + ".partial")
-        _for_file(frame).to_csv(partial, index=False, encoding="utf-8")
-        partial.replace(path)
+        with atomic_writer(path, newline="") as stream:
+            _for_file(frame).to_csv(stream, index=False)
         written.append(path)
     return written
 
@@ -241,9 +240,7 @@ def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """One workbook, one sheet per table; the file appears only when complete."""
     path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with pd.ExcelWriter(partial, engine="openpyxl") as writer:
+    with atomic_writer(path, binary=True) as stream, pd.ExcelWriter(stream, engine="openpyxl") as writer:
         for name, frame in tables.items():
             _for_file(frame).to_excel(writer, sheet_name=name[:31], index=False)
-    partial.replace(path)
     return path
