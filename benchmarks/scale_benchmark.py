@@ -92,11 +92,11 @@ def run_workers(transcripts, workers: int, cache_dir: Path) -> dict:
 def gpu_throughput(texts: list[str]) -> list[dict]:
     import torch
 
-    from transcode.embed import Encoder
+    from transcode.embed import SentenceEncoder
 
     if not torch.cuda.is_available():
         return []
-    cpu = Encoder(use_cache=False, device="cpu")
+    cpu = SentenceEncoder(use_cache=False, device="cpu")
     sample = texts[:2000]
     cpu.encode_raw(sample[:64])
     start = time.perf_counter()
@@ -104,7 +104,7 @@ def gpu_throughput(texts: list[str]) -> list[dict]:
     cpu_rate = len(sample) / (time.perf_counter() - start)
     rows = []
     for batch in (32, 64, 128, 256, 512, 1024):
-        gpu = Encoder(use_cache=False, device="cuda", batch_size=batch)
+        gpu = SentenceEncoder(use_cache=False, device="cuda", batch_size=batch)
         gpu.encode_raw(sample[:batch])
         torch.cuda.synchronize()
         start = time.perf_counter()

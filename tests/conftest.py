@@ -24,16 +24,16 @@ def shared_path(*parts: str) -> Path:
 
 @pytest.fixture(scope="session")
 def nlp():
-    from transcode.nlp import load_spacy
+    from transcode.verified import load_spacy
 
     return load_spacy()
 
 
 @pytest.fixture(scope="session")
 def encoder(tmp_path_factory):
-    from transcode.embed import Encoder
+    from transcode.embed import SentenceEncoder
 
-    return Encoder(cache_path=tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
+    return SentenceEncoder(cache_path=tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
 
 
 @pytest.fixture(scope="session")

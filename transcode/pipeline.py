@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from transcode.codebook import Codebook
+from transcode.embed import Encoder, text_key
 from transcode.errors import InputError
 from transcode.ingest import read_transcript
 from transcode.transcript import Transcript
@@ -90,7 +91,7 @@ class CaseVectors:
         return self.units, self.questions, self.has_question
 
 
-def embed_case(encoder, case: PreparedCase) -> CaseVectors:
+def embed_case(encoder: Encoder, case: PreparedCase) -> CaseVectors:
     """Embed one case's units and distinct questions in one length-sorted encoder call.
 
     The vectors depend only on the case and the embedding cache as it was when the run
@@ -102,7 +103,8 @@ def embed_case(encoder, case: PreparedCase) -> CaseVectors:
     has_question = np.array([bool(u.question) for u in case.units], dtype=bool)
     asked = list(dict.fromkeys(u.question for u in case.units if u.question))
     wanted = list(dict.fromkeys([*texts, *asked]))
-    vector_of, fresh = _lookup_then_encode(encoder, wanted)
+    by_key, fresh = encoder.encode_deferred(wanted)
+    vector_of = {t: by_key[text_key(t)] for t in wanted}
     dimension = len(next(iter(vector_of.values()))) if vector_of else 0
     unit_vectors = np.array([vector_of[t] for t in texts], dtype=np.float32).reshape(len(texts), dimension)
     question_vectors = np.zeros_like(unit_vectors)
@@ -110,16 +112,6 @@ def embed_case(encoder, case: PreparedCase) -> CaseVectors:
         if unit.question:
             question_vectors[i] = vector_of[unit.question]
     return CaseVectors(unit_vectors, question_vectors, has_question, fresh)
-
-
-def _lookup_then_encode(encoder, texts: list[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Vectors by text, and the cache-keyed vectors this call computed (written later, by save_fresh)."""
-    if getattr(encoder, "cache", None) is None:
-        return dict(zip(texts, encoder.encode_raw(texts), strict=True)), {}
-    from transcode.embed import EmbeddingCache
-
-    by_key, fresh = encoder.encode_deferred(texts)
-    return {t: by_key[EmbeddingCache.key(t)] for t in texts}, fresh
 
 
 def reuse_earlier_vectors(
@@ -131,16 +123,14 @@ def reuse_earlier_vectors(
     vectors each case computed): every text then has one vector per run, whichever
     worker encoded it first, and a re-run that reads them from the cache scores the same.
     """
-    from transcode.embed import EmbeddingCache
-
     repeated = {k for k in vectors.fresh if k in run}
     if repeated:
         units, questions = vectors.units.copy(), vectors.questions.copy()
         for i, unit in enumerate(case.units):
-            key = EmbeddingCache.key(unit.text)
+            key = text_key(unit.text)
             if key in repeated:
                 units[i] = run[key]
-            if unit.question and (key := EmbeddingCache.key(unit.question)) in repeated:
+            if unit.question and (key := text_key(unit.question)) in repeated:
                 questions[i] = run[key]
         vectors = CaseVectors(units, questions, vectors.has_question, vectors.fresh)
     for key, vector in vectors.fresh.items():
@@ -148,11 +138,9 @@ def reuse_earlier_vectors(
     return vectors
 
 
-def save_fresh(encoder, fresh: dict[str, np.ndarray]) -> None:
+def save_fresh(encoder: Encoder, fresh: dict[str, np.ndarray]) -> None:
     """Write the vectors a run computed into the encoder's cache (if it has one)."""
-    cache = getattr(encoder, "cache", None)
-    if cache is not None and fresh:
-        cache.put_many(encoder.model_id, fresh)
+    encoder.remember(fresh)
 
 
 def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
@@ -204,6 +192,6 @@ def load_classifier(codebook: Codebook, model_path: str | Path | None = None, *,
 
         return trained.load_model(model_path, codebook=codebook, encoder=encoder)
     from transcode.classify.zeroshot import ZeroShotClassifier
-    from transcode.embed import Encoder
+    from transcode.embed import SentenceEncoder
 
-    return ZeroShotClassifier(codebook, encoder or Encoder())
+    return ZeroShotClassifier(codebook, encoder or SentenceEncoder())

@@ -70,7 +70,7 @@ def split_transcripts(
 ) -> list[list[ThoughtUnit]]:
     """Batch version: one spaCy pass over all participant turns of all transcripts."""
     if nlp is None:
-        from transcode.nlp import load_spacy
+        from transcode.verified import load_spacy
 
         nlp = load_spacy()
     jobs = []  # (transcript index, turn number, turn text, question)

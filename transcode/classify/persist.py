@@ -226,14 +226,14 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
 
 
 def _encoder_from_spec(spec: dict, path: Path):
-    from transcode.embed import Encoder, StaticEncoder
+    from transcode.embed import SentenceEncoder, StaticEncoder
 
     if spec["default"]:
-        return StaticEncoder() if spec["kind"] == "static" else Encoder()
+        return StaticEncoder() if spec["kind"] == "static" else SentenceEncoder()
     folder = Path(spec["path"])
     if not folder.is_dir():
         raise InputError(f"the model's encoder folder {folder} is missing; pass --model-name", str(path))
-    return StaticEncoder(folder) if spec["kind"] == "static" else Encoder(folder)
+    return StaticEncoder(folder) if spec["kind"] == "static" else SentenceEncoder(folder)
 
 
 def model_card(meta: dict, arrays: dict[str, np.ndarray]) -> str:

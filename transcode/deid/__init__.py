@@ -177,7 +177,7 @@ class Deidentifier:
         from transcode.deid.ner import english_lexicon
 
         if use_ner and nlp is None:
-            from transcode.nlp import load_spacy
+            from transcode.verified import load_spacy
 
             nlp = load_spacy()
         self.nlp = nlp if use_ner else None
