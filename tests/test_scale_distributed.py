@@ -82,8 +82,8 @@ def test_bad_cluster_options_are_one_clear_error(tmp_path, options, message):
 
 
 def test_missing_dask_names_the_extra(monkeypatch):
-    from transcode import distributed
     from transcode.errors import InputError
+    from transcode.pipeline import cluster as distributed
 
     monkeypatch.setitem(sys.modules, "dask.distributed", None)  # what an install without it imports
     with pytest.raises(InputError, match=r"transcode\[distributed\]"):

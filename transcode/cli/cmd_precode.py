@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from collections import Counter
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Annotated
@@ -26,7 +24,6 @@ from transcode.cli.common import (
     read_known_names,
 )
 from transcode.errors import InputError
-from transcode.files import atomic_writer, ensure_folder
 
 
 def precode(
@@ -68,7 +65,7 @@ def precode(
 ) -> None:
     """Propose domains for every participant thought unit; writes one JSON line per unit."""
     from transcode.codebook import load_codebook
-    from transcode.pipeline import contract_record, load_classifier, prepare, propose, read_all
+    from transcode.pipeline import load_classifier, precode, read_all, save_run, write_proposals
 
     if workers is not None and dask is not None:
         raise InputError("give either --workers or --dask, not both")
@@ -77,18 +74,19 @@ def precode(
     book = load_codebook(codebook)
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
     known = read_known_names(names)
-    target_store = None
-    if store:
-        from transcode.store import open_store
-
-        target_store = open_store(db)
     with ExitStack() as stack:
+        if store:
+            from transcode.store import open_store
+
+            target_store = stack.enter_context(open_store(db))
+        else:
+            target_store = None
         client = None
         if workers is not None or dask is not None:
-            from transcode import distributed
+            from transcode.pipeline import cluster
 
             # Reach the cluster before loading any model: a wrong address fails at once.
-            client = stack.enter_context(distributed.connect(address=dask, workers=workers))
+            client = stack.enter_context(cluster.connect(address=dask, workers=workers))
             err_console.print(f"pre-coding on {dask or f'a local cluster of {workers} workers'}")
         encoder = None
         if fast or model_name is not None:
@@ -96,69 +94,16 @@ def precode(
 
             encoder = make_encoder(model_name, fast=fast)
         classifier = load_classifier(book, model, encoder=encoder)
-        records, proposals = [], {}
-        if client is not None:
-            prepared = _precode_on_cluster(client, transcripts, classifier, known, records, proposals)
-    if client is None:
-        with progress_bar("de-identify + split", len(transcripts)) as bar:
-            prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
-        total = sum(len(c.units) for c in prepared)
-        with progress_bar("propose domains", total) as bar:
-            for unit, proposal in propose(prepared, classifier, on_progress=bar.advance):
-                records.append(contract_record(unit, proposal))
-                proposals[unit.unit_id] = proposal
-    ensure_folder(out.parent)
-    with atomic_writer(out) as stream:
-        stream.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    if target_store is not None:
-        target_store.save_codebook(book)
-        for case in prepared:
-            target_store.import_transcript(case.transcript, case.units)
-        target_store.save_proposals(proposals)
-    summary = _summary(prepared, records, book.domain_ids)
+        with progress_bar("de-identify + split + embed + propose", len(transcripts)) as bar:
+            run = precode(transcripts, classifier, known_names=known, client=client, on_case=bar.advance)
+        write_proposals(out, run.records)
+        if target_store is not None:
+            save_run(target_store, book, run)
+    summary = run.summary()
     if json_out:
-        emit_json({"out": str(out), "units": len(records), "cases": summary})
+        emit_json({"out": str(out), "units": len(run.records), "cases": summary})
     else:
         _print_summary(summary, book.domain_ids, out)
-
-
-def _precode_on_cluster(client, transcripts, classifier, known, records, proposals):
-    """Workers prepare and embed each case; here each case is classified, in input order."""
-    from transcode import distributed
-    from transcode.pipeline import classify_case, contract_record, reuse_earlier_vectors, save_fresh
-
-    spec = distributed.encoder_spec(classifier.encoder)
-    prepared, fresh = [], {}
-    with progress_bar("de-identify + split + embed", len(transcripts)) as bar:
-        for result in distributed.prepare_and_embed_on_cluster(
-            client, transcripts, known_names=known, spec=spec, on_case=bar.advance
-        ):
-            case = result.case
-            vectors = reuse_earlier_vectors(case, result.vectors, fresh)
-            case_proposals = classify_case(classifier, case, vectors)
-            for unit, proposal in zip(case.units, case_proposals, strict=True):
-                records.append(contract_record(unit, proposal))
-                proposals[unit.unit_id] = proposal
-            prepared.append(case)
-    save_fresh(classifier.encoder, fresh)
-    return prepared
-
-
-def _summary(prepared, records, domain_ids):
-    by_case: dict[str, Counter] = {}
-    for record in records:
-        counts = by_case.setdefault(record["case"], Counter())
-        for domain in record["suggested"] or ["other"]:
-            counts[domain] += 1
-    return [
-        {
-            "case": c.transcript.case,
-            "units": len(c.units),
-            "replacements": c.replacements,
-            "suggested": dict(by_case.get(c.transcript.case, Counter())),
-        }
-        for c in prepared
-    ]
 
 
 def _print_summary(summary, domain_ids, out):

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -134,12 +134,20 @@ def open_store(url: str, *, create: bool = False, project: str = "transcode proj
 
 
 class Store:
-    def __init__(self, engine):
+    """A project store: ``with open_store(url) as store:`` closes it at the end of the block."""
+
+    def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = db.session_factory(engine)
 
     def close(self) -> None:
         self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def session(self) -> Session:
         return self.sessions()

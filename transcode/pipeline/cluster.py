@@ -2,8 +2,9 @@
 
 Each case is one task. A worker loads its models once (a cached loader per
 process), de-identifies and splits the case and embeds its units and questions
-with :func:`transcode.pipeline.embed_case`, exactly as the single-process run
-does case by case; the driver then classifies and writes in case order. Since no
+with :func:`transcode.pipeline.stages.embed_case`, exactly as the single-process run
+does case by case; the driver then classifies and writes in case order
+(:func:`transcode.pipeline.precode.precode`, the same loop for both). Since no
 case's result depends on which worker ran it or on the other cases, the output
 is byte-identical to ``transcode precode`` without a cluster.
 
@@ -21,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from transcode.errors import InputError
-from transcode.pipeline import CaseVectors, PreparedCase, embed_case, prepare
+from transcode.pipeline.stages import CaseResult, embed_case, prepare
 from transcode.transcript import Transcript
 
 INSTALL_HINT = "distributed pre-coding needs Dask: pip install 'transcode[distributed]'"
@@ -34,14 +35,6 @@ class EncoderSpec:
     model_name: str | None = None
     fast: bool = False
     use_cache: bool = True
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    """What a worker sends back for one case."""
-
-    case: PreparedCase
-    vectors: CaseVectors
 
 
 @cache

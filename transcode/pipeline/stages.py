@@ -1,13 +1,13 @@
-"""The main job, stage by stage: ingest -> de-identify -> split -> propose domains.
+"""The stages of pre-coding, each on in-memory objects: ingest, de-identify + split, embed, classify.
 
-Everything here works on in-memory objects; the CLI reads files and writes
-results at the edges. Identifiers are removed before any unit exists, so no
-later stage (store, proposals, logs) can see them.
+Identifiers are removed before any unit exists, so no later stage (store,
+proposals, logs) can see them. :mod:`transcode.pipeline.precode` runs the
+stages in one loop, here or on a cluster.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +91,14 @@ class CaseVectors:
         return self.units, self.questions, self.has_question
 
 
+@dataclass(frozen=True)
+class CaseResult:
+    """A prepared case and its vectors: what a worker sends back, and what the local run makes."""
+
+    case: PreparedCase
+    vectors: CaseVectors
+
+
 def embed_case(encoder: Encoder, case: PreparedCase) -> CaseVectors:
     """Embed one case's units and distinct questions in one length-sorted encoder call.
 
@@ -155,22 +163,6 @@ def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
     else:
         scores = classifier.proba_from_vectors(*vectors.as_tuple())
     return proposals_from_scores(scores, classifier.codebook.domain_ids, classifier.version, thresholds)
-
-
-def propose(
-    cases: Sequence[PreparedCase],
-    classifier,
-    *,
-    on_progress: Callable[[int], None] | None = None,
-) -> Iterator[tuple[ThoughtUnit, object]]:
-    """Yield (unit, UnitProposal) for every unit, in transcript order, one encoder call per case."""
-    fresh: dict[str, np.ndarray] = {}
-    for case in cases:
-        vectors = reuse_earlier_vectors(case, embed_case(classifier.encoder, case), fresh)
-        yield from zip(case.units, classify_case(classifier, case, vectors), strict=True)
-        if on_progress:
-            on_progress(len(case.units))
-    save_fresh(classifier.encoder, fresh)
 
 
 def contract_record(unit: ThoughtUnit, proposal) -> dict:
