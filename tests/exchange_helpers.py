@@ -16,8 +16,9 @@ def build_demo_store(folder: Path, judged_units: int | None = 300) -> str:
     sys.path.insert(0, str(DEMO))
     from load_gold import load_demo
 
+    from transcode.coding.codes import Decision
+    from transcode.coding.independent import record_decisions
     from transcode.store import open_store
-    from transcode.store.coding import Decision, record_decisions
 
     db = f"sqlite:///{folder / 'demo.db'}"
     load_demo(db, quiet=True)

@@ -278,13 +278,15 @@ def test_missing_file_is_reported(monkeypatch, capsys, tmp_path) -> None:
 
 def test_without_a_file_the_report_reads_the_judges_codes_in_the_store(monkeypatch, capsys, tmp_path) -> None:
     from tests.test_tui_store import build_store
+    from transcode.coding.codes import Decision
+    from transcode.coding.independent import record_decisions
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     store = build_store(url)
     keys = [unit.key for unit in store.units()][:4]
     for judge, domains in {"A": ["antecedents"] * 4, "B": ["antecedents"] * 3 + [None]}.items():
         for key, domain in zip(keys, domains, strict=True):
-            store.record_decision(judge, key, domain, "added" if domain else "other")
+            record_decisions(store, judge, key, [Decision(domain, "added" if domain else "other")])
     store.close()
     code, out, err = run(monkeypatch, capsys, "agree", "--db", url, "--json", "--resamples", "0")
     assert code == 0, err

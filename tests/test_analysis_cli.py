@@ -13,7 +13,10 @@ from typer.testing import CliRunner
 
 from tests.conftest import REPO
 from tests.test_analysis_store import build_small_store
-from transcode.store import analysis, open_store
+from transcode.analysis import categories as cats
+from transcode.analysis import core_ideas as ideas
+from transcode.cross import inputs
+from transcode.store import open_store
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -122,10 +125,10 @@ def test_build_label_and_export_through_the_cli(small, cli, tmp_path):
 
 def test_store_driven_cross_equals_the_csv_driven_result(small, cli, tmp_path):
     store = open_store(small)
-    withdrew = analysis.add_category(store, "rupture_markers", "Client withdrew", "A")
-    quiet = analysis.add_category(store, "rupture_markers", "Went quiet", "A", parent=withdrew)
-    guilt = analysis.add_category(store, "therapist_reactions", "Guilt", "A")
-    other = analysis.add_category(store, "therapist_reactions", "Other", "A")
+    withdrew = cats.add_category(store, "rupture_markers", "Client withdrew", "A")
+    quiet = cats.add_category(store, "rupture_markers", "Went quiet", "A", parent=withdrew)
+    guilt = cats.add_category(store, "therapist_reactions", "Guilt", "A")
+    other = cats.add_category(store, "therapist_reactions", "Other", "A")
     for case, domain, unit, categories in [
         ("01", "rupture_markers", "01-0001", [quiet]),
         ("03", "rupture_markers", "03-0001", [withdrew, quiet]),
@@ -134,11 +137,9 @@ def test_store_driven_cross_equals_the_csv_driven_result(small, cli, tmp_path):
         ("02", "therapist_reactions", "02-0002", [guilt]),
         ("03", "therapist_reactions", "03-0002", [other]),
     ]:
-        idea = analysis.add_core_idea(
-            store, case, domain, f"core idea of {unit}", [unit], "A", consensus=True
-        )
-        analysis.assign_categories(store, idea, categories, "A")
-    memberships, cases = analysis.memberships(store), analysis.sample_cases(store)
+        idea = ideas.add_core_idea(store, case, domain, f"core idea of {unit}", [unit], "A", consensus=True)
+        cats.assign_categories(store, idea, categories, "A")
+    memberships, cases = inputs.memberships(store), store.case_attributes()
     store.close()
 
     memberships_csv, cases_csv = tmp_path / "memberships.csv", tmp_path / "cases.csv"

@@ -12,7 +12,8 @@ import yaml
 
 from tests.conftest import DEMO
 from transcode.cross import Comparison, CrossOptions, cross_analysis
-from transcode.store import analysis, open_store
+from transcode.cross.inputs import cross_inputs
+from transcode.store import open_store
 
 GOLD = DEMO / "gold"
 
@@ -85,7 +86,7 @@ def test_demo_gold_builds_a_cqr_table_with_every_label(demo_store):
     url, _ = demo_store
     store = open_store(url)
     try:
-        inputs = analysis.cross_inputs(store)
+        inputs = cross_inputs(store)
     finally:
         store.close()
     options = CrossOptions(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from transcode.categorize import key_terms, propose_categories, suggest_category
-from transcode.coreideas import DRAFT_LABEL, clean, draft_core_idea, sentences
+from transcode.analysis.clustering import key_terms, propose_categories, suggest_category
+from transcode.analysis.drafts import DRAFT_LABEL, clean, draft_core_idea, sentences
 
 
 @pytest.mark.parametrize(

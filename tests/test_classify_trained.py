@@ -237,6 +237,8 @@ def test_gold_units_carry_the_question_before_them():
 
 def test_only_consensus_codes_become_training_examples(db_url):
     from transcode.classify.examples import consensus_examples
+    from transcode.coding.codes import Decision
+    from transcode.coding.independent import record_decisions
     from transcode.store import open_store
     from transcode.transcript import Transcript, Turn
     from transcode.units import ThoughtUnit
@@ -251,8 +253,8 @@ def test_only_consensus_codes_become_training_examples(db_url):
         ThoughtUnit("07", 2, 2, 8, 22, "Then relieved.", "How did you feel?"),
     ]
     store.import_transcript(Transcript("07", turns), units)
-    store.record_decision("A", "07-0001", "therapist_reactions", "added")
-    store.record_decision("A", "07-0002", "consequences", "added")
+    record_decisions(store, "A", "07-0001", [Decision("therapist_reactions", "added")])
+    record_decisions(store, "A", "07-0002", [Decision("consequences", "added")])
     store.set_consensus("07-0001", ["therapist_reactions"], recorded_by="A")
     examples = consensus_examples(store)
     assert [(e.unit, e.case, e.question, set(e.domains)) for e in examples] == [

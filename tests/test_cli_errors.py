@@ -50,7 +50,7 @@ def test_bad_input_is_one_line_exit_2(tmp_path):
 
 
 def test_a_bug_is_one_line_and_exit_1_with_the_traceback_on_request(tmp_path, monkeypatch, capsys):
-    from transcode.store.repo import Store
+    from transcode.store import Store
 
     url = f"sqlite:///{tmp_path / 'store.db'}"
     assert run(["init", "--db", url]) == 0

@@ -12,6 +12,7 @@ from lxml import etree
 from typer.testing import CliRunner
 
 from tests.exchange_helpers import build_demo_store
+from transcode.coding.consensus import all_judge_codes
 from transcode.errors import InputError
 from transcode.exchange import refi
 from transcode.store import open_store
@@ -84,7 +85,7 @@ def test_project_round_trip_is_lossless(demo, tmp_path):
     assert after.judges == before.judges
     assert after.judge_codes == before.judge_codes and len(after.judge_codes["A"]) > 100
     assert after.consensus == before.consensus
-    assert target.all_judge_codes() == store.all_judge_codes()
+    assert all_judge_codes(target) == all_judge_codes(store)
     assert refi.project_document(after) == refi.project_document(before)
     target.close()
 

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 import transcode
 from tests.exchange_helpers import build_demo_store
+from transcode.coding.consensus import all_judge_codes
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_codes_are_each_judges_current_codes(project, db):
     codes = project.codes()
     store = open_store(db)
     try:
-        expected = store.all_judge_codes()
+        expected = all_judge_codes(store)
     finally:
         store.close()
     for judge in ("A", "B"):

@@ -1,6 +1,6 @@
 """Five judges' processes coding one store at once, and a judge killed mid-stream, on both databases.
 
-The writers are real processes (``python -m transcode.judge_load``) calling the
+The writers are real processes (``python -m transcode.testing.judge_load``) calling the
 same store function as the coding screen; each appends every decision the store
 acknowledged to its own file before making the next one.
 """
@@ -16,7 +16,8 @@ from pathlib import Path
 
 from tests.conftest import REPO
 from tests.test_tui_store import build_store
-from transcode.judge_load import expected_codes, read_acks, stored_decisions
+from transcode.coding.independent import judge_codes
+from transcode.testing.judge_load import expected_codes, read_acks, stored_decisions
 
 JUDGES = ("J1", "J2", "J3", "J4", "J5")
 
@@ -26,7 +27,7 @@ def start_judge(url: str, judge: str, seconds: float, tmp_path: Path) -> subproc
         [
             sys.executable,
             "-m",
-            "transcode.judge_load",
+            "transcode.testing.judge_load",
             url,
             judge,
             str(seconds),
@@ -63,7 +64,7 @@ def test_five_judges_at_once_store_every_decision_exactly_once(db_url, tmp_path)
         assert out.strip().splitlines()[-1] == f"DONE {len(acks)}" and len(acks) > 10
         assert len({a.decision_id for a in acks}) == len(acks)  # no id handed out twice
         assert stored_decisions(store, judge) == acks  # each stored once, none lost, none extra
-        assert store.judge_codes(judge) == expected_codes(acks)
+        assert judge_codes(store, judge) == expected_codes(acks)
         total += len(acks)
     all_ids = [d.decision_id for judge in JUDGES for d in stored_decisions(store, judge)]
     assert len(all_ids) == len(set(all_ids)) == total
@@ -89,5 +90,5 @@ def test_kill_9_mid_stream_keeps_every_acknowledged_decision(db_url, tmp_path):
     # Every acknowledged decision is there; at most the one in flight when killed is extra.
     assert stored[: len(acks)] == acks and len(stored) - len(acks) <= 1
     reopened_codes = expected_codes(stored)
-    assert store.judge_codes("K") == reopened_codes
+    assert judge_codes(store, "K") == reopened_codes
     store.close()

@@ -8,9 +8,11 @@ import pytest
 
 from transcode.classify import UnitProposal
 from transcode.codebook import parse_codebook
+from transcode.coding.codes import Decision, current_codes
+from transcode.coding.consensus import all_judge_codes
+from transcode.coding.independent import judge_codes, record_decisions
 from transcode.errors import InputError, StoreError
 from transcode.store import open_store
-from transcode.store.repo import current_codes
 from transcode.transcript import Transcript, Turn
 from transcode.units import ThoughtUnit
 
@@ -93,19 +95,19 @@ def test_proposals_replace_the_previous_set(store):
 
 
 def test_decision_log_gives_current_codes_and_keeps_judges_blind(store):
-    store.record_decision("ana", "07-0001", "antecedents", "accepted")
-    store.record_decision("ana", "07-0001", "consequences", "added")
-    store.record_decision("ana", "07-0001", "consequences", "removed")
-    store.record_decision("ben", "07-0001", None, "other")
-    assert store.judge_codes("ana") == {"07-0001": frozenset({"antecedents"})}
-    assert store.judge_codes("ben") == {"07-0001": frozenset({"other"})}
-    assert store.all_judge_codes() == {
+    record_decisions(store, "ana", "07-0001", [Decision("antecedents", "accepted")])
+    record_decisions(store, "ana", "07-0001", [Decision("consequences", "added")])
+    record_decisions(store, "ana", "07-0001", [Decision("consequences", "removed")])
+    record_decisions(store, "ben", "07-0001", [Decision(None, "other")])
+    assert judge_codes(store, "ana") == {"07-0001": frozenset({"antecedents"})}
+    assert judge_codes(store, "ben") == {"07-0001": frozenset({"other"})}
+    assert all_judge_codes(store) == {
         "ana": {"07-0001": frozenset({"antecedents"})},
         "ben": {"07-0001": frozenset({"other"})},
     }
     assert store.status().coded == 1
-    with pytest.raises(StoreError):
-        store.record_decision("ana", "07-0001", None, "accepted")
+    with pytest.raises(InputError, match="'other' takes no domain"):  # asked wrong, whatever the store
+        record_decisions(store, "ana", "07-0001", [Decision(None, "accepted")])
 
 
 def test_consensus_is_recorded_per_unit(store):

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.test_tui_store import build_store, suggested_codes
-from transcode.store import coding, open_store
-from transcode.store.coding import Decision
+from transcode.coding import independent, queue
+from transcode.coding.codes import Decision
+from transcode.coding.independent import judge_codes
+from transcode.store import open_store
 from transcode.store.schema import CodeDecision
 from transcode.tui.app import CodingScreen, TranscodeApp
 
@@ -66,7 +68,7 @@ async def test_a_judge_codes_a_transcript_end_to_end_with_the_keyboard(store):
             "02-0006": {"consequences"},
         }
     )
-    assert store.judge_codes("A") == expected
+    assert judge_codes(store, "A") == expected
     with store.session() as s:
         rejected = s.execute(select(CodeDecision.domain).where(CodeDecision.action == "rejected")).all()
     assert rejected == [("therapist_reactions",)]
@@ -80,7 +82,7 @@ async def test_every_decision_is_in_the_store_before_the_screen_moves_on(store):
         for expected_key in ("01-0001", "01-0002", "01-0003"):
             await pilot.press("a")
             # another connection sees the decision as soon as the keypress is handled
-            assert expected_key in reader.judge_codes("A")
+            assert expected_key in judge_codes(reader, "A")
             assert f"saved {expected_key}" in screen_text(app)
         reader.close()
 
@@ -91,16 +93,16 @@ async def test_undo_appends_compensating_decisions(store):
         await settle(pilot)
         session = coding_screen(app).session
         await pilot.press("a")
-        assert store.judge_codes("A")["01-0001"] == {"client_context"}
+        assert judge_codes(store, "A")["01-0001"] == {"client_context"}
         await pilot.press("u")
         assert session.current.key == "01-0001"
-        assert store.judge_codes("A")["01-0001"] == frozenset()
+        assert judge_codes(store, "A")["01-0001"] == frozenset()
         await pilot.press("3", "5", "u")
-        assert store.judge_codes("A")["01-0001"] == {"rupture_markers"}
+        assert judge_codes(store, "A")["01-0001"] == {"rupture_markers"}
         await pilot.press("o", "u")  # undo "other" restores the domain it replaced
-        assert store.judge_codes("A")["01-0001"] == {"rupture_markers"}
+        assert judge_codes(store, "A")["01-0001"] == {"rupture_markers"}
         await pilot.press("u", "u")
-        assert store.judge_codes("A")["01-0001"] == frozenset()
+        assert judge_codes(store, "A")["01-0001"] == frozenset()
         assert "nothing to undo" in screen_text(app)
     with store.session() as s:
         n_rows = s.scalar(select(func.count(CodeDecision.id)))
@@ -112,14 +114,14 @@ async def test_note_is_saved_with_the_codes_and_shown(store):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await pilot.press("n", *"too early", "enter")  # nothing coded yet: refused, nothing stored
-        assert coding.judge_notes(store, "A") == {}
+        assert independent.judge_notes(store, "A") == {}
         assert "code the unit first" in screen_text(app)
         await pilot.press("a", "b", "n", *"mentions the setting", "enter")
-        assert coding.judge_notes(store, "A") == {"01-0001": ["mentions the setting"]}
+        assert independent.judge_notes(store, "A") == {"01-0001": ["mentions the setting"]}
         assert "note: mentions the setting" in screen_text(app)
         await pilot.press("n", "escape")  # a cancelled note saves nothing
-    assert coding.judge_notes(store, "A") == {"01-0001": ["mentions the setting"]}
-    assert store.judge_codes("A")["01-0001"] == {"client_context"}
+    assert independent.judge_notes(store, "A") == {"01-0001": ["mentions the setting"]}
+    assert judge_codes(store, "A")["01-0001"] == {"client_context"}
 
 
 async def test_jump_search_back_and_next(store):
@@ -142,7 +144,7 @@ async def test_jump_search_back_and_next(store):
         assert session.current.key == "01-0003"
         await pilot.press("j", *"99", "enter")
         assert session.current.key == "01-0003"
-    assert store.judge_codes("A") == {}
+    assert judge_codes(store, "A") == {}
 
 
 async def test_uncertainty_order_and_a_single_case(store):
@@ -153,7 +155,7 @@ async def test_uncertainty_order_and_a_single_case(store):
         assert [q.key for q in session.queue][:2] == ["02-0005", "02-0004"]
         assert {q.case for q in session.queue} == {"02"}
         await pilot.press("a")
-        assert store.judge_codes("A") == {"02-0005": {"other"}}
+        assert judge_codes(store, "A") == {"02-0005": {"other"}}
 
 
 def reachable_strings(root, limit: int = 200_000) -> set[str]:
@@ -178,8 +180,8 @@ def reachable_strings(root, limit: int = 200_000) -> set[str]:
 
 async def test_blind_coding_judge_b_never_sees_or_loads_judge_a_choices(store):
     secret = "A-ONLY-NOTE-7f3"
-    for item in coding.coding_queue(store):
-        coding.record_decisions(store, "A", item.key, [Decision("therapist_learning", "added", secret)])
+    for item in queue.coding_queue(store):
+        independent.record_decisions(store, "A", item.key, [Decision("therapist_learning", "added", secret)])
     app = TranscodeApp(store, judge="B", use_model=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -196,7 +198,7 @@ async def test_blind_coding_judge_b_never_sees_or_loads_judge_a_choices(store):
         await pilot.press("j", *"01", "enter")
         await pilot.press(*"aaaaaaaaaa")
         await settle(pilot)
-        assert session.codes == store.judge_codes("B") and len(session.codes) == 10
+        assert session.codes == judge_codes(store, "B") and len(session.codes) == 10
         text = screen_text(app)
         assert "κ A 0.00 0% n=10" in text
         assert secret not in text

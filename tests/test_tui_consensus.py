@@ -8,7 +8,8 @@ from sqlalchemy import select
 from tests.test_tui_coding import SIZE, screen_text, settle
 from tests.test_tui_store import build_store
 from transcode.agreement import agreement_report
-from transcode.store import coding
+from transcode.coding import audit
+from transcode.coding.consensus import consensus_notes, disagreements, ratings_records
 from transcode.store.schema import Case, CoreIdea
 from transcode.tui.app import AuditScreen, ConsensusScreen, TranscodeApp
 
@@ -35,7 +36,7 @@ async def test_blind_codings_reach_the_agreement_report_and_consensus_resolves_t
     await code_all(store, "A", ["a"] * 12)
     # B differs on three units: 01-0003 (one domain only), 01-0005 (other), 02-0006 (repair actions)
     await code_all(store, "B", ["a", "a", "1", "enter", "a", "o", *"aaaaaa", "5", "enter"])
-    report = agreement_report(coding.ratings_records(store))
+    report = agreement_report(ratings_records(store))
     assert report["judges"] == ["A", "B"] and report["n_units"] == 12
     assert report["pairs"][0]["percent_agreement"] == pytest.approx(9 / 12)
 
@@ -60,8 +61,8 @@ async def test_blind_codings_reach_the_agreement_report_and_consensus_resolves_t
     assert consensus["01-0003"] == {"client_context", "antecedents"}
     assert consensus["01-0005"] == {"other"}
     assert consensus["02-0006"] == {"other"}  # the judges shared no domain; the team toggled 6 on and off
-    assert coding.consensus_notes(store)["02-0006"] == "both fine"
-    assert all(d.consensus is not None for d in coding.disagreements(store))
+    assert consensus_notes(store)["02-0006"] == "both fine"
+    assert all(d.consensus is not None for d in disagreements(store))
 
     app = TranscodeApp(store, mode="consensus", judge="A", use_model=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -112,12 +113,12 @@ async def test_audit_comment_reply_and_verdict_are_stored(store):
         await pilot.press("x", *"stays", "enter")
         text = screen_text(app)
         assert "↳" in text and "[rejected: stays]" in text
-    [unit, idea] = coding.audit_targets(store)
-    thread = coding.comments(store, "unit", unit.target_id)
+    [unit, idea] = audit.audit_targets(store)
+    thread = audit.thread(store, "unit", unit.target_id)
     assert [(c.author, c.role, c.text, c.reply_to is not None) for c in thread] == [
         ("Aud", "auditor", "Why not 2?", False),
         ("A", "judge", "Background.", True),
     ]
     assert (thread[0].resolution, thread[0].rationale) == ("rejected", "stays")
-    [idea_comment] = coding.comments(store, "core_idea", idea.target_id)
+    [idea_comment] = audit.thread(store, "core_idea", idea.target_id)
     assert idea_comment.text == "Which repair?" and idea_comment.resolution is None

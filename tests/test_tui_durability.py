@@ -22,7 +22,8 @@ from tests.test_tui_store import build_store
 
 WRITER = r"""
 import asyncio, pathlib, sys
-from transcode.store import coding, open_store
+from transcode.store import open_store
+from transcode.coding import independent
 
 url, judge, mode, count, gate = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
 store = open_store(url)
@@ -52,7 +53,7 @@ async def through_the_ui():
 
 
 def through_the_session():
-    from transcode.tui.session import CodingSession
+    from transcode.coding.independent import CodingSession
 
     session = CodingSession(store, judge, store.codebook())
     wait_for_gate()
@@ -62,7 +63,7 @@ def through_the_session():
         if i % 8 == 7:
             session.next()
         if i % 50 == 0:
-            coding.pair_agreement(store, judge, min_shared=2)  # readers run alongside the writers
+            independent.pair_agreement(store, judge, min_shared=2)  # readers run alongside the writers
 
 
 if mode == "ui":
@@ -134,10 +135,11 @@ def test_kill_9_loses_no_decision_the_screen_showed_as_saved(store_path, tmp_pat
     assert writer.returncode == -signal.SIGKILL and len(acks) >= 25
     assert set(acks) <= stored_ids(store_path, "K")
     assert integrity(store_path) == ("ok", [])
+    from transcode.coding.independent import judge_codes
     from transcode.store import open_store
 
     reopened = open_store(f"sqlite:///{store_path}")
-    assert reopened.judge_codes("K")  # the log still folds into codes
+    assert judge_codes(reopened, "K")  # the log still folds into codes
     reopened.close()
 
 

@@ -12,9 +12,10 @@ import pytest
 
 from tests.test_tui_coding import SIZE, screen_text, settle
 from tests.test_tui_store import MODEL, build_store, suggested_codes
-from transcode.store import coding
+from transcode.classify.retrain import RETRAIN_EVERY
+from transcode.coding import queue
+from transcode.coding.independent import judge_codes
 from transcode.tui.app import TranscodeApp
-from transcode.tui.retrain import RETRAIN_EVERY
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
 
@@ -40,12 +41,12 @@ async def test_the_model_retrains_on_consensus_in_the_background(store, tmp_path
         await settle(pilot)
         # teammates record consensus on ten units while A codes
         agreed = suggested_codes()
-        for item in coding.coding_queue(store)[2 : 2 + RETRAIN_EVERY]:
+        for item in queue.coding_queue(store)[2 : 2 + RETRAIN_EVERY]:
             store.set_consensus(item.key, agreed[item.key] - {"other"}, "B")
         await pilot.press("a")
         assert app.retraining and "↻" in screen_text(app)
         await pilot.press("a", "o")  # the UI keeps taking decisions while the model trains
-        assert set(store.judge_codes("A")) == {"01-0001", "01-0002", "01-0003"}
+        assert set(judge_codes(store, "A")) == {"01-0001", "01-0002", "01-0003"}
         assert app.retraining
         release.set()
         await settle(pilot)
@@ -54,7 +55,7 @@ async def test_the_model_retrains_on_consensus_in_the_background(store, tmp_path
         assert (
             result.n_examples == RETRAIN_EVERY and result.n_proposals == 12
         )  # consensus only, never A's codes
-        versions = {p.model_version for p in coding.load_proposals(store).values()}
+        versions = {p.model_version for p in queue.load_proposals(store).values()}
         assert versions == {result.model_version} != {MODEL}
         session = app.main.session
         assert session.current_proposal.model_version == result.model_version

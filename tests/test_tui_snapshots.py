@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_tui_store import build_store
-from transcode.store import coding
-from transcode.store.coding import Decision
+from transcode.coding import audit, independent, queue
+from transcode.coding.codes import Decision
 from transcode.tui.app import TranscodeApp
 
 SIZE = (80, 24)
@@ -30,10 +30,10 @@ async def settled(pilot) -> None:
 
 
 def two_judges(store) -> None:
-    for item in coding.coding_queue(store):
-        coding.record_decisions(store, "A", item.key, [Decision("client_context", "added")])
+    for item in queue.coding_queue(store):
+        independent.record_decisions(store, "A", item.key, [Decision("client_context", "added")])
         other = "antecedents" if item.position % 3 == 0 else "client_context"
-        coding.record_decisions(store, "B", item.key, [Decision(other, "added")])
+        independent.record_decisions(store, "B", item.key, [Decision(other, "added")])
 
 
 def test_coding_screen(snap_compare, store):
@@ -54,11 +54,11 @@ def test_consensus_screen(snap_compare, store):
 
 def test_audit_screen(snap_compare, store):
     store.set_consensus("01-0003", ["client_context", "antecedents"], "A")
-    [target] = coding.audit_targets(store)
-    first = coding.add_comment(
-        store, "Aud", "unit", target.target_id, "Is the warmth really an antecedent?", role="auditor"
+    [target] = audit.audit_targets(store)
+    first = audit.comment(
+        store, "unit", target.target_id, "Aud", "Is the warmth really an antecedent?", role="auditor"
     )
-    coding.add_comment(store, "A", "unit", target.target_id, "Yes: it sets up the contrast.", reply_to=first)
-    coding.resolve_comment(store, first, "rejected", "kept as coded")
+    audit.comment(store, "unit", target.target_id, "A", "Yes: it sets up the contrast.", reply_to=first)
+    audit.resolve_comment(store, first, "rejected", "kept as coded")
     app = TranscodeApp(store, mode="audit", judge="Aud", use_model=False)
     assert snap_compare(app, terminal_size=SIZE, run_before=settled)

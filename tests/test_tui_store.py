@@ -12,10 +12,12 @@ from tests.conftest import DEMO
 from transcode.agreement import agreement_report
 from transcode.classify import UnitProposal
 from transcode.codebook import load_codebook
-from transcode.errors import StoreError
-from transcode.store import coding, open_store
-from transcode.store.coding import Decision, UnitProposals
-from transcode.store.repo import Store
+from transcode.coding import audit, codes, consensus, independent
+from transcode.coding.codes import Decision
+from transcode.coding.independent import judge_codes
+from transcode.coding.queue import UnitProposals, coding_queue, load_proposals
+from transcode.errors import InputError, StoreError
+from transcode.store import Store, open_store
 from transcode.transcript import Transcript, Turn
 from transcode.units import ThoughtUnit
 
@@ -129,19 +131,19 @@ def store(db_url):
 
 # -- tests ---------------------------------------------------------------------------------------
 def test_queue_has_question_turn_text_and_offsets(store):
-    queue = coding.coding_queue(store)
+    queue = coding_queue(store)
     assert [q.key for q in queue][:3] == ["01-0001", "01-0002", "01-0003"] and len(queue) == 12
     third = queue[2]
     assert third.turn_text[third.start : third.end] == third.text
     assert third.question == "Tell me a little about the client you have in mind."
-    assert [q.key for q in coding.coding_queue(store, case="02")][0] == "02-0001"
+    assert [q.key for q in coding_queue(store, case="02")][0] == "02-0001"
     with pytest.raises(StoreError, match="no thought units"):
-        coding.coding_queue(store, case="99")
+        coding_queue(store, case="99")
 
 
 def test_uncertainty_order_puts_close_races_first(store):
-    proposals = coding.load_proposals(store)
-    queue = coding.coding_queue(store, order="uncertainty", proposals=proposals)
+    proposals = load_proposals(store)
+    queue = coding_queue(store, order="uncertainty", proposals=proposals)
     margins = [1 - (proposals[q.key].scores[0][1] - proposals[q.key].scores[1][1]) for q in queue]
     assert margins == sorted(margins, reverse=True)
     # flat scores (nothing suggested) first, then the two-domain units, tied, in transcript order
@@ -149,21 +151,21 @@ def test_uncertainty_order_puts_close_races_first(store):
 
 
 def test_a_keypress_writes_its_decisions_in_one_transaction(store):
-    ids = coding.record_decisions(
+    ids = independent.record_decisions(
         store,
         "A",
         "01-0001",
         [Decision("client_context", "accepted", None, MODEL), Decision("antecedents", "added")],
     )
     assert len(ids) == 2
-    assert store.judge_codes("A")["01-0001"] == {"client_context", "antecedents"}
-    with pytest.raises(StoreError):
-        coding.record_decisions(
+    assert judge_codes(store, "A")["01-0001"] == {"client_context", "antecedents"}
+    with pytest.raises(InputError, match="unknown action 'bogus'"):  # asked wrong, whatever the store
+        independent.record_decisions(
             store, "A", "01-0001", [Decision("supervision", "added"), Decision("x", "bogus")]
         )
     with pytest.raises(StoreError, match="no thought unit"):
-        coding.record_decisions(store, "A", "nope", [Decision("supervision", "added")])
-    assert store.judge_codes("A")["01-0001"] == {"client_context", "antecedents"}
+        independent.record_decisions(store, "A", "nope", [Decision("supervision", "added")])
+    assert judge_codes(store, "A")["01-0001"] == {"client_context", "antecedents"}
 
 
 @pytest.mark.parametrize(
@@ -178,10 +180,10 @@ def test_a_keypress_writes_its_decisions_in_one_transaction(store):
     ],
 )
 def test_changes_to_reaches_the_target_through_the_log_fold(current, target):
-    from transcode.store.repo import current_codes
+    from transcode.coding.codes import current_codes
 
     start = [("u", None, "other")] if "other" in current else [("u", d, "added") for d in sorted(current)]
-    steps = coding.changes_to(current, target, ["a", "b", "c"])
+    steps = codes.changes_to(current, target, ["a", "b", "c"])
     folded = current_codes([*start, *(("u", d.domain, d.action) for d in steps)]).get("u", frozenset())
     assert folded == target
 
@@ -196,37 +198,39 @@ def test_acceptance_counts_units_kept_as_the_model_suggested():
         ("u5", "a", "accepted", MODEL),
         ("u5", "a", "removed", None),  # undone: not coded
     ]
-    result = coding.acceptance(rows)
+    result = codes.acceptance(rows)
     assert (result.accepted, result.coded) == (2, 4) and result.rate == 0.5
 
 
 def test_note_repeats_the_latest_decision_and_needs_codes(store):
     with pytest.raises(StoreError, match="code the unit first"):
-        coding.add_note(store, "A", "01-0001", "why")
-    coding.record_decisions(store, "A", "01-0001", [Decision("client_context", "accepted", None, MODEL)])
-    coding.add_note(store, "A", "01-0001", "  mentions the setting too ")
-    assert store.judge_codes("A")["01-0001"] == {"client_context"}
-    assert coding.judge_notes(store, "A") == {"01-0001": ["mentions the setting too"]}
-    assert coding.judge_acceptance(store, "A").rate == 1.0
+        independent.add_note(store, "A", "01-0001", "why")
+    independent.record_decisions(store, "A", "01-0001", [Decision("client_context", "accepted", None, MODEL)])
+    independent.add_note(store, "A", "01-0001", "  mentions the setting too ")
+    assert judge_codes(store, "A")["01-0001"] == {"client_context"}
+    assert independent.judge_notes(store, "A") == {"01-0001": ["mentions the setting too"]}
+    assert independent.judge_acceptance(store, "A").rate == 1.0
 
 
 def test_disagreements_unanimous_and_ratings_for_the_agreement_report(store):
     for key in ("01-0001", "01-0002"):
-        coding.record_decisions(store, "A", key, [Decision("client_context", "added")])
-        coding.record_decisions(store, "B", key, [Decision("client_context", "added")])
-    coding.record_decisions(store, "A", "01-0003", [Decision("antecedents", "added")])
-    coding.record_decisions(store, "B", "01-0003", [Decision(None, "other")])
-    coding.record_decisions(store, "A", "01-0004", [Decision("antecedents", "added")])  # B has not coded it
-    [split] = coding.disagreements(store)
+        independent.record_decisions(store, "A", key, [Decision("client_context", "added")])
+        independent.record_decisions(store, "B", key, [Decision("client_context", "added")])
+    independent.record_decisions(store, "A", "01-0003", [Decision("antecedents", "added")])
+    independent.record_decisions(store, "B", "01-0003", [Decision(None, "other")])
+    independent.record_decisions(
+        store, "A", "01-0004", [Decision("antecedents", "added")]
+    )  # B has not coded it
+    [split] = consensus.disagreements(store)
     assert split.item.key == "01-0003" and split.by_judge == {"A": {"antecedents"}, "B": {"other"}}
     assert split.consensus is None
-    assert coding.unanimous_without_consensus(store) == {
+    assert consensus.unanimous_without_consensus(store) == {
         "01-0001": {"client_context"},
         "01-0002": {"client_context"},
     }
-    assert coding.adopt_unanimous(store, "A") == 2
+    assert consensus.adopt_unanimous(store, "A") == 2
     assert store.consensus() == {"01-0001": {"client_context"}, "01-0002": {"client_context"}}
-    records = coding.ratings_records(store)
+    records = consensus.ratings_records(store)
     assert ("01-0003", "B", None) in records and ("01-0004", "A", "antecedents") in records
     report = agreement_report(records)
     assert report["n_judges"] == 2 and report["pairs"][0]["n_units"] == 3
@@ -234,39 +238,37 @@ def test_disagreements_unanimous_and_ratings_for_the_agreement_report(store):
 
 
 def test_pair_agreement_only_from_enough_shared_units(store):
-    keys = [q.key for q in coding.coding_queue(store)]
+    keys = [q.key for q in coding_queue(store)]
     for i, key in enumerate(keys):
-        coding.record_decisions(store, "A", key, [Decision("client_context", "added")])
+        independent.record_decisions(store, "A", key, [Decision("client_context", "added")])
         domain = "client_context" if i % 4 else "antecedents"
-        coding.record_decisions(store, "B", key, [Decision(domain, "added")])
-    assert coding.pair_agreement(store, "A", min_shared=13) is None
-    pair = coding.pair_agreement(store, "A", min_shared=10)
+        independent.record_decisions(store, "B", key, [Decision(domain, "added")])
+    assert independent.pair_agreement(store, "A", min_shared=13) is None
+    pair = independent.pair_agreement(store, "A", min_shared=10)
     assert (pair.other, pair.n_units, pair.percent_agreement) == ("B", 12, pytest.approx(9 / 12))
 
 
 def test_audit_comments_replies_and_verdicts(store):
     store.set_consensus("01-0001", ["client_context"], "A")
-    [target] = coding.audit_targets(store)
+    [target] = audit.audit_targets(store)
     assert (target.target_type, target.title, target.codes) == ("unit", "unit 01-0001", {"client_context"})
-    first = coding.add_comment(
-        store, "Aud", "unit", target.target_id, "Is this not antecedents?", role="auditor"
-    )
-    reply = coding.add_comment(store, "A", "unit", target.target_id, "No: it is background.", reply_to=first)
-    coding.resolve_comment(store, first, "rejected", "background only")
-    thread = coding.comments(store, "unit", target.target_id)
+    first = audit.comment(store, "unit", target.target_id, "Aud", "Is this not antecedents?", role="auditor")
+    reply = audit.comment(store, "unit", target.target_id, "A", "No: it is background.", reply_to=first)
+    audit.resolve_comment(store, first, "rejected", "background only")
+    thread = audit.thread(store, "unit", target.target_id)
     assert [(c.id, c.author, c.role, c.reply_to) for c in thread] == [
         (first, "Aud", "auditor", None),
         (reply, "A", "judge", first),
     ]
     assert (thread[0].resolution, thread[0].rationale) == ("rejected", "background only")
     with pytest.raises(StoreError):
-        coding.add_comment(store, "A", "unit", target.target_id + 1, "elsewhere", reply_to=first)
-    with pytest.raises(StoreError):
-        coding.resolve_comment(store, first, "maybe")
+        audit.comment(store, "unit", target.target_id + 1, "A", "elsewhere", reply_to=first)
+    with pytest.raises(InputError, match="resolution must be accepted or rejected"):
+        audit.resolve_comment(store, first, "maybe")
 
 
 def test_stored_proposals_round_trip(store):
-    proposals = coding.load_proposals(store)
+    proposals = load_proposals(store)
     first = proposals["01-0001"]
     assert isinstance(first, UnitProposals) and first.suggested == {"client_context"}
     assert first.scores[0][0] == "client_context" and first.model_version == MODEL

@@ -16,11 +16,11 @@ from collections.abc import Sequence
 import pandas as pd
 
 from transcode.exchange import tables
-from transcode.store.repo import Store, open_store
+from transcode.store import Store, open_store
 
 
 class Project:
-    """Read-only tables of one store; each call reads the store afresh."""
+    """Read-only tables of one store; each call reads the store afresh. Nothing here writes."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -61,6 +61,10 @@ class Project:
         self.close()
 
 
-def open(db: str) -> Project:  # noqa: A001 - the public name the issue asks for: transcode.open(db)
-    """Open an existing store read-only as DataFrames; InputError when there is no store at ``db``."""
-    return Project(open_store(db))
+def open(db: str) -> Project:  # noqa: A001 - the public name: transcode.open(db)
+    """Open an existing store as DataFrames, reading only: the store is never migrated or written.
+
+    InputError when there is no store at ``db``; StoreError when its schema is older than this
+    transcode (``transcode init --db URL`` upgrades it).
+    """
+    return Project(open_store(db, migrate=False))

@@ -100,12 +100,14 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
     """Build the demo store at ``db``; returns what was loaded."""
     from sqlalchemy import select
 
-    from transcode.cli.cmd_analysis import read_scheme
+    from transcode.analysis import categories as cats
+    from transcode.analysis import core_ideas as ideas
+    from transcode.analysis.schemes import read_scheme
     from transcode.cli.common import progress_bar
     from transcode.codebook import load_codebook
+    from transcode.cross.io import read_cases
     from transcode.errors import InputError
-    from transcode.store import analysis, open_store
-    from transcode.store.cases import read_cases_csv
+    from transcode.store import open_store
     from transcode.store.schema import ConsensusCode, CoreIdea, Judge, ThoughtUnitRow
 
     units = [
@@ -130,7 +132,7 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
                 transcript, gold_units = deidentified_case(case, case_units, list(identifiers[case].items()))
                 store.import_transcript(transcript, gold_units)
                 bar.advance()
-        store.set_case_attributes(read_cases_csv(demo / "cases.csv"))
+        store.set_case_attributes(read_cases(demo / "cases.csv"))
         recorder = store.judge(AUTHOR)
         with store.sessions.begin() as s:
             ids = dict(s.execute(select(ThoughtUnitRow.key, ThoughtUnitRow.id)).all())
@@ -140,13 +142,13 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
                 for u in units
                 for d in (u["domains"] or ["other"])
             )
-        categories = analysis.import_categories(store, read_scheme(demo / "gold" / "categories.yaml"), AUTHOR)
+        categories = cats.import_categories(store, read_scheme(demo / "gold" / "categories.yaml"), AUTHOR)
         records = [
             json.loads(line)
             for line in (demo / "gold" / "core_ideas.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        created = analysis.import_core_ideas(store, records, AUTHOR)
+        created = ideas.import_core_ideas(store, records, AUTHOR)
         with store.session() as s:
             judges = list(s.scalars(select(Judge.name).order_by(Judge.name)))
     finally:

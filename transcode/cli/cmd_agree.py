@@ -117,11 +117,11 @@ def _check_report_suffix(report_out: Path | None) -> None:
 def _store_ratings(db: str):
     """The judges' current codes in the store, units in transcript order (cases read off unit ids)."""
     from transcode.agreement.ratings import ratings_from_records
+    from transcode.coding.consensus import ratings_records
     from transcode.store import open_store
-    from transcode.store.coding import ratings_records
 
-    store = open_store(db)
-    records = ratings_records(store)
+    with open_store(db) as store:
+        records = ratings_records(store)
     if not records:
         raise InputError(f"no judge has coded a unit yet in the store {db}")
     return ratings_from_records(records, source=db)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption
+from transcode.coding.codes import ORDERS, Order
 from transcode.errors import InputError
 
 
@@ -43,36 +44,31 @@ def code(
     ] = False,
 ) -> None:
     """Code thought units with the keyboard; every decision is saved before the screen moves on."""
-    from transcode.errors import StoreError
     from transcode.store import open_store
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:
         raise InputError("choose one of --consensus and --audit")
-    if order not in ("transcript", "uncertainty"):
+    if order not in ORDERS:
         raise InputError(f"--order must be transcript or uncertainty, not {order!r}")
     mode = "consensus" if consensus else "audit" if audit else "code"
-    store = open_store(db)
 
     def encoder():
         from transcode.embed import make_encoder
 
         return make_encoder(fast=fast)
 
-    try:
+    with open_store(db) as store:
         app = TranscodeApp(
             store,
             mode=mode,
             judge=judge,
-            order=order,
+            order=cast(Order, order),
             case=case,
             use_model=not no_model,
             encoder_factory=encoder,
         )
-    except StoreError as err:
-        raise InputError(str(err)) from None
-    app.run()
-    store.close()
+        app.run()
 
 
 def register(app: typer.Typer) -> None:

@@ -89,16 +89,14 @@ def cross(
     fmt = _format(output_format, out, as_json)
 
     if memberships is None:
-        rows, case_table, options = _from_store(db, cases, options)
-        source = str(cases) if cases is not None else db
+        result = _from_store(db, cases, options)
     else:
         case_table = read_cases(cases)
         rows = read_memberships(memberships, case_table)
-        source = str(cases)
-    try:
-        result = cross_analysis(rows, case_table, options)
-    except InputError as err:
-        raise InputError(err.message, err.path or source, err.line) from None
+        try:
+            result = cross_analysis(rows, case_table, options)
+        except InputError as err:
+            raise err.at(path=err.path or str(cases)) from None
 
     report = None
     if check is not None:
@@ -132,32 +130,19 @@ def cross(
             raise SystemExit(1)
 
 
-def _from_store(db: str, cases: Path | None, options: CrossOptions):
+def _from_store(db: str, cases: Path | None, options: CrossOptions) -> dict:
     """Memberships from the store's consensus core ideas x categories; the sample is every case in
     the store (or CASES.csv when given); domains in codebook order; the store's Other categories."""
-    from dataclasses import replace
-
+    from transcode.cross.inputs import store_cross_analysis
     from transcode.store import open_store
-    from transcode.store.analysis import cross_inputs
 
-    store = open_store(db)
-    try:
-        inputs = cross_inputs(store)
-    finally:
-        store.close()
-    case_table = read_cases(cases) if cases is not None else inputs.cases
-    unknown = sorted({m.case for m in inputs.memberships} - set(case_table))
-    if unknown:
-        raise InputError(
-            f"the store has core ideas of case(s) not in the sample: {', '.join(unknown)}",
-            str(cases) if cases is not None else db,
-        )
-    options = replace(
-        options,
-        domain_order=inputs.domain_order,
-        other_names=options.other_names | inputs.other_names,
-    )
-    return inputs.memberships, case_table, options
+    source = str(cases) if cases is not None else db
+    case_table = read_cases(cases) if cases is not None else None
+    with open_store(db) as store:
+        try:
+            return store_cross_analysis(store, options, cases=case_table, cases_source=source)
+        except InputError as err:
+            raise err.at(path=err.path or source) from None
 
 
 def _options(

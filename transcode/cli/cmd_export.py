@@ -46,8 +46,7 @@ def export(
     from transcode.exchange import refi, tables
     from transcode.store import open_store
 
-    store = open_store(db)
-    try:
+    with open_store(db) as store:
         if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
             with progress_bar(f"export {fmt.value}", 1, quiet=json_out) as bar:
                 summary = (refi.export_qdpx if fmt == ExportFormat.qdpx else refi.export_qdc)(store, out)
@@ -63,8 +62,6 @@ def export(
             else:
                 tables.write_xlsx(frames, out)
             summary = {"tables": {name: len(frame) for name, frame in frames.items()}}
-    finally:
-        store.close()
     document = {"format": fmt.value, "out": str(out), **summary}
     if json_out:
         emit_json(document)
@@ -82,15 +79,13 @@ def import_qdpx(
     """Load a .qdpx into a new store (one transaction: all of it or nothing)."""
     from transcode.exchange import refi
     from transcode.store import open_store
+    from transcode.store.snapshot import write_snapshot
 
     with progress_bar("read qdpx", 2, quiet=json_out) as bar:
         snapshot = refi.read_qdpx(file)
         bar.advance()
-        store = open_store(db, create=True, project=snapshot.name)
-        try:
-            summary = refi.write_snapshot(store, snapshot)
-        finally:
-            store.close()
+        with open_store(db, create=True, project=snapshot.name) as store:
+            summary = write_snapshot(store, snapshot)
         bar.advance()
     if json_out:
         emit_json({"db": db, **summary})

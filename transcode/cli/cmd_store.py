@@ -36,10 +36,11 @@ def init(
     from transcode.store import open_store
 
     book = load_codebook(codebook) if codebook else None
-    store = open_store(db, create=True, project=name)
-    version = store.save_codebook(book) if book else None
+    with open_store(db, create=True, project=name) as store:
+        version = store.save_codebook(book) if book else None
+        project = store.status().project
     if json_out:
-        emit_json({"db": db, "project": store.status().project, "codebook_version": version})
+        emit_json({"db": db, "project": project, "codebook_version": version})
     else:
         err_console.print(f"[green]store ready[/] at {db}" + (f" (codebook v{version})" if version else ""))
 
@@ -59,22 +60,22 @@ def import_(
 ) -> None:
     """De-identify, split and load transcripts into the store (one transaction per transcript)."""
     from transcode.codebook import load_codebook
+    from transcode.cross.io import read_cases
     from transcode.pipeline import prepare, read_all
     from transcode.store import open_store
-    from transcode.store.cases import read_cases_csv
 
     book = load_codebook(codebook) if codebook else None
-    attributes = read_cases_csv(cases) if cases else None
+    attributes = read_cases(cases) if cases else None
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
     known = read_known_names(names)
-    store = open_store(db)
-    with progress_bar("de-identify + split", len(transcripts)) as bar:
-        prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
-    if book:
-        store.save_codebook(book)
-    results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
-    if attributes:
-        store.set_case_attributes(attributes)
+    with open_store(db) as store:
+        with progress_bar("de-identify + split", len(transcripts)) as bar:
+            prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
+        if book:
+            store.save_codebook(book)
+        results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
+        if attributes:
+            store.set_case_attributes(attributes)
     summary = [
         {
             "case": c.transcript.case,
@@ -99,7 +100,8 @@ def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
     """What is in the store: cases, units, coded, agreed."""
     from transcode.store import open_store
 
-    state = open_store(db).status()
+    with open_store(db) as store:
+        state = store.status()
     if json_out:
         emit_json(state.as_dict())
         return

@@ -6,11 +6,16 @@ import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from transcode.errors import InputError
+
+if TYPE_CHECKING:
+    from transcode.store import Store
 
 DEFAULT_DB = "sqlite:///transcode.db"
 
@@ -100,3 +105,30 @@ def read_known_names(path: str | None) -> list[str]:
     from transcode.deid import load_names
 
     return load_names(path)
+
+
+CaseOption = Annotated[str, typer.Option("--case", help="Case id.")]
+DomainOption = Annotated[str, typer.Option("--domain", help="Domain id from the codebook.")]
+JudgeOption = Annotated[str, typer.Option("--judge", help="Who decides (kept in the store).")]
+IdeaArgument = Annotated[int, typer.Argument(help="Core idea id (see `transcode coreideas list`).")]
+FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast static embedding model.")]
+
+
+@contextmanager
+def opened_store(db: str) -> Iterator[Store]:
+    """The store at ``db``, closed afterwards; an error about what was asked names the store."""
+    from transcode.store import open_store
+
+    with open_store(db) as store:
+        try:
+            yield store
+        except InputError as err:
+            raise err.at(path=err.path or db) from None
+
+
+def done(as_json: bool, document: dict, message: str) -> None:
+    """Report a change: the JSON document on stdout, or one line on stderr."""
+    if as_json:
+        emit_json(document)
+    else:
+        err_console.print(message, highlight=False, markup=False)

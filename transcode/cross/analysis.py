@@ -103,12 +103,20 @@ def case_sets(memberships: Iterable[Membership]) -> dict[tuple[str, str, str, st
     return sets
 
 
+def attribute_value(attributes: Mapping[str, str], name: str) -> str:
+    """The value of the attribute ``name``: names match case-insensitively, as values do (a CASES.csv
+    column ``Anxiety`` is the attribute ``--compare anxiety`` names, whether read from the file or
+    from the store)."""
+    wanted = name.casefold()
+    return next((value or "" for key, value in attributes.items() if key.casefold() == wanted), "")
+
+
 def subgroups(cases: Mapping[str, Mapping[str, str]], comparison: Comparison) -> tuple[set[str], set[str]]:
     """Cases in each compared group; values match case-insensitively; others are left out."""
     wanted_a, wanted_b = comparison.group_a.casefold(), comparison.group_b.casefold()
     group_a, group_b = set(), set()
     for case, attributes in cases.items():
-        value = (attributes.get(comparison.attribute) or "").strip().casefold()
+        value = attribute_value(attributes, comparison.attribute).strip().casefold()
         if value == wanted_a:
             group_a.add(case)
         elif value == wanted_b:
@@ -126,12 +134,20 @@ def check_inputs(
     if unknown:
         raise InputError(f"membership names case(s) not in the sample: {', '.join(unknown)}")
     attributes = {name for attrs in cases.values() for name in attrs}
+    known = {name.casefold() for name in attributes}
     seen = set()
     for comparison in options.comparisons:
-        if comparison.attribute in seen:
+        wanted = comparison.attribute.casefold()
+        if wanted in seen:
             raise InputError(f"attribute {comparison.attribute!r} is compared twice; compare it once")
-        seen.add(comparison.attribute)
-        if comparison.attribute not in attributes:
+        seen.add(wanted)
+        for case, attrs in cases.items():
+            twice = sorted(name for name in attrs if name.casefold() == wanted)
+            if len(twice) > 1:
+                raise InputError(
+                    f"case {case!r} has attribute {comparison.attribute!r} twice ({', '.join(twice)})"
+                )
+        if wanted not in known:
             raise InputError(
                 f"no case attribute {comparison.attribute!r} to compare "
                 f"(attributes: {', '.join(sorted(attributes)) or 'none'})"

@@ -1,4 +1,8 @@
-"""Read MEMBERSHIPS.csv, CASES.csv and a user's results table, with errors that name file and line."""
+"""Read MEMBERSHIPS.csv, CASES.csv, ``--compare`` specs and a user's results table.
+
+Errors name the file and line. CASES.csv is read here for every command that takes one
+(``cross``, ``import --cases``); the formats are in docs/formats.md.
+"""
 
 from __future__ import annotations
 
@@ -74,8 +78,14 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
 
 
 def read_cases(path: str | Path) -> dict[str, dict[str, str]]:
-    """CASES.csv: ``case,ATTR...``, one row per case in the sample (N is the row count)."""
-    rows = read_csv_rows(path, ("case",)).rows
+    """CASES.csv: ``case,ATTR...``, one row per case in the sample (N is the row count).
+
+    Attribute names keep the header's spelling (they are stored and exported as written);
+    ``--compare`` matches them case-insensitively.
+    """
+    table = read_csv_rows(path, ("case",))
+    written = {name.lower(): name for name in table.header if name}
+    rows = table.rows
     if not rows:
         raise InputError("no cases: the sample needs at least one row", str(path))
     cases: dict[str, dict[str, str]] = {}
@@ -85,7 +95,7 @@ def read_cases(path: str | Path) -> dict[str, dict[str, str]]:
             raise InputError("empty case id", str(path), row.line)
         if case in cases:
             raise InputError(f"case {case!r} is listed twice", str(path), row.line)
-        cases[case] = {name: value for name, value in row.values.items() if name != "case" and name}
+        cases[case] = {written[name]: value for name, value in row.values.items() if name != "case" and name}
     return cases
 
 

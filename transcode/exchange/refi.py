@@ -15,8 +15,9 @@ trip is lossless; files from other tools, which lack it, are imported from the s
 alone. The decision log's history, model proposals, core ideas and categories are not in the
 .qdpx (the CSV/Excel tables carry core ideas and categories).
 
-Reading is pure (bytes in, :class:`ProjectSnapshot` out); the store is touched only by
-:func:`read_snapshot` and :func:`write_snapshot`, the latter in one transaction.
+Reading and writing are pure (bytes in, :class:`~transcode.store.snapshot.ProjectSnapshot` out,
+and back); the store is read and written by :mod:`transcode.store.snapshot`, writing in one
+transaction.
 """
 
 from __future__ import annotations
@@ -28,28 +29,25 @@ import uuid
 import zipfile
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from lxml import etree
-from sqlalchemy import select
 
 from transcode.codebook import Codebook, parse_codebook
 from transcode.errors import InputError
 from transcode.files import write_atomic
 from transcode.ingest import DEFAULT_INTERVIEWER_LABELS, DEFAULT_PARTICIPANT_LABELS
-from transcode.store.repo import Store, UnitFields, current_codes, insert_transcript_rows, transcript_hash
-from transcode.store.schema import (
-    Case,
-    CodebookVersion,
-    CodeDecision,
-    ConsensusCode,
-    Judge,
-    Project,
-    ThoughtUnitRow,
-    TranscriptRow,
-    TurnRow,
+from transcode.store import Store
+from transcode.store.snapshot import (
+    ProjectSnapshot,
+    TranscriptData,
+    TurnData,
+    UnitData,
+    project_summary,
+    read_snapshot,
+    write_snapshot,
 )
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -60,53 +58,9 @@ GUID_NAMESPACE = uuid.UUID("6f1d2c3e-9a57-4b8e-8a44-2f0c6e1b7d15")
 METADATA_NOTE = "transcode metadata"
 METADATA_FORMAT = "transcode-refi/1"
 CONSENSUS_USER = "consensus"
-OTHER = "other"
+OTHER = "other"  # the domain of a unit the team put in no domain
 OTHER_CODE_NAME = "Other (no domain)"
-IMPORT_NOTE = "imported from REFI-QDA"
 ORIGIN = "transcode"
-
-
-# -- plain data -------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class TurnData:
-    role: str
-    label: str
-    text: str
-    line: int
-
-
-@dataclass(frozen=True)
-class UnitData:
-    key: str
-    position: int
-    turn: int  # 1-based turn number
-    start: int  # offsets in the turn's text
-    end: int
-    text: str
-    question: str | None
-
-
-@dataclass(frozen=True)
-class TranscriptData:
-    case: str
-    source_name: str
-    metadata: dict[str, str]
-    turns: tuple[TurnData, ...]
-    units: tuple[UnitData, ...]
-
-
-@dataclass
-class ProjectSnapshot:
-    """Everything a .qdpx carries, independent of the store and of XML."""
-
-    name: str
-    codebook: Codebook
-    cases: dict[str, dict[str, str]]
-    transcripts: list[TranscriptData]
-    judges: dict[str, str]  # name -> role
-    judge_codes: dict[str, dict[str, frozenset[str]]]  # judge -> unit key -> domains
-    consensus: dict[str, frozenset[str]] = field(default_factory=dict)
-    consensus_by: dict[str, str | None] = field(default_factory=dict)
 
 
 def guid(kind: str, key: str) -> str:
@@ -127,74 +81,6 @@ def schema_errors(document: bytes | etree._Element, kind: str) -> list[str]:
     if schema.validate(tree):
         return []
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
-
-
-# -- reading the store ------------------------------------------------------------------------------
-def read_snapshot(store: Store) -> ProjectSnapshot:
-    """The project as plain data: codebook, cases, transcripts, units, judges' current codes, consensus."""
-    with store.session() as s:
-        project = s.scalars(select(Project).order_by(Project.id)).first()
-        if project is None:
-            raise InputError("the store holds no project; run `transcode init`")
-        body = s.scalars(select(CodebookVersion.body).order_by(CodebookVersion.version.desc())).first()
-        if body is None:
-            raise InputError("the store holds no codebook; add one before exporting")
-        codebook = parse_codebook(body, "store codebook")
-        cases = {
-            c.key: {str(k): str(v) for k, v in (c.attributes or {}).items()}
-            for c in s.scalars(select(Case).order_by(Case.key))
-        }
-        transcripts = []
-        rows = s.execute(select(TranscriptRow, Case.key).join(Case).order_by(Case.key, TranscriptRow.id))
-        for row, case_key in rows:
-            turns = tuple(
-                TurnData(t.speaker_role, t.label, t.text, t.line)
-                for t in s.scalars(
-                    select(TurnRow).where(TurnRow.transcript_id == row.id).order_by(TurnRow.number)
-                )
-            )
-            units = tuple(
-                UnitData(u.key, u.position, u.turn_number, u.start, u.end, u.text, u.question)
-                for u in s.scalars(
-                    select(ThoughtUnitRow)
-                    .where(ThoughtUnitRow.transcript_id == row.id)
-                    .order_by(ThoughtUnitRow.position)
-                )
-            )
-            transcripts.append(
-                TranscriptData(case_key, row.source_name, dict(row.metadata_ or {}), turns, units)
-            )
-        judges = {j.name: j.role for j in s.scalars(select(Judge).order_by(Judge.name))}
-        log = s.execute(
-            select(Judge.name, ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
-            .join(CodeDecision, CodeDecision.unit_id == ThoughtUnitRow.id)
-            .join(Judge, Judge.id == CodeDecision.judge_id)
-            .order_by(CodeDecision.id)
-        ).all()
-        consensus_rows = s.execute(
-            select(ThoughtUnitRow.key, ConsensusCode.domain, Judge.name)
-            .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)
-            .outerjoin(Judge, Judge.id == ConsensusCode.recorded_by_id)
-        ).all()
-    by_judge: dict[str, list] = defaultdict(list)
-    for name, key, domain, action in log:
-        by_judge[name].append((key, domain, action))
-    judge_codes = {name: {k: v for k, v in current_codes(r).items() if v} for name, r in by_judge.items()}
-    consensus: dict[str, set[str]] = defaultdict(set)
-    consensus_by: dict[str, str | None] = {}
-    for key, domain, recorder in consensus_rows:
-        consensus[key].add(domain)
-        consensus_by[key] = recorder
-    return ProjectSnapshot(
-        name=project.name,
-        codebook=codebook,
-        cases=cases,
-        transcripts=transcripts,
-        judges=judges,
-        judge_codes=judge_codes,
-        consensus={k: frozenset(v) for k, v in consensus.items()},
-        consensus_by=consensus_by,
-    )
 
 
 # -- writing XML --------------------------------------------------------------------------------------
@@ -683,7 +569,7 @@ def export_qdpx(store: Store, path: str | Path) -> dict:
         for name, content in sorted(files.items()):
             archive.writestr(name, content)
     write_atomic(path, buffer.getvalue())
-    return _summary(snapshot)
+    return project_summary(snapshot)
 
 
 def export_qdc(store: Store, path: str | Path) -> dict:
@@ -700,106 +586,6 @@ def read_qdc(path: str | Path) -> Codebook:
     if not path.is_file():
         raise InputError("file not found", str(path))
     return parse_codebook_document(path.read_bytes(), str(path))
-
-
-def _summary(snapshot: ProjectSnapshot) -> dict:
-    return {
-        "project": snapshot.name,
-        "codes": len(snapshot.codebook.domains),
-        "cases": len(snapshot.cases),
-        "sources": len(snapshot.transcripts),
-        "units": sum(len(t.units) for t in snapshot.transcripts),
-        "judges": sorted(snapshot.judges),
-        "judge_codings": sum(len(d) for codes in snapshot.judge_codes.values() for d in codes.values()),
-        "consensus_units": len(snapshot.consensus),
-    }
-
-
-# -- writing the store -------------------------------------------------------------------------------------
-def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
-    """Load ``snapshot`` into a store that holds no transcripts yet: one transaction, all or nothing."""
-
-    with store.sessions.begin() as s:
-        project = s.scalars(select(Project).order_by(Project.id)).first()
-        if project is None:
-            project = Project(name=snapshot.name)
-            s.add(project)
-            s.flush()
-        if s.scalar(select(TranscriptRow.id)) is not None:
-            raise InputError(
-                "the store already holds transcripts; import a .qdpx into a new store",
-                store.engine.url.render_as_string(hide_password=True),
-            )
-        project.name = snapshot.name
-        latest = s.scalar(select(CodebookVersion.version).order_by(CodebookVersion.version.desc()))
-        s.add(
-            CodebookVersion(
-                project_id=project.id,
-                version=(latest or 0) + 1,
-                name=snapshot.codebook.name,
-                fingerprint=snapshot.codebook.fingerprint(),
-                body=snapshot.codebook.to_dict(),
-            )
-        )
-        judge_ids = {}
-        for name, role in sorted(snapshot.judges.items()):
-            judge = s.scalars(select(Judge).where(Judge.project_id == project.id, Judge.name == name)).first()
-            if judge is None:
-                judge = Judge(
-                    project_id=project.id, name=name, role=role if role in ("judge", "auditor") else "judge"
-                )
-                s.add(judge)
-                s.flush()
-            judge_ids[name] = judge.id
-        case_ids = {}
-        for key, attributes in sorted(snapshot.cases.items()):
-            case = Case(project_id=project.id, key=key, attributes=dict(attributes))
-            s.add(case)
-            s.flush()
-            case_ids[key] = case.id
-        unit_ids = {}
-        for t in snapshot.transcripts:
-            unit_ids |= insert_transcript_rows(
-                s,
-                case_ids[t.case],
-                source_name=t.source_name,
-                content_hash=transcript_hash((x.label, x.text) for x in t.turns),
-                metadata=t.metadata,
-                turns=[(x.role, x.label, x.text, x.line) for x in t.turns],
-                units=[
-                    UnitFields(u.key, u.position, u.turn, u.start, u.end, u.text, u.question) for u in t.units
-                ],
-            )
-        for judge, codes in sorted(snapshot.judge_codes.items()):
-            for key, domains in sorted(codes.items()):
-                if domains == {OTHER}:
-                    s.add(
-                        CodeDecision(
-                            unit_id=unit_ids[key],
-                            judge_id=judge_ids[judge],
-                            domain=None,
-                            action="other",
-                            note=IMPORT_NOTE,
-                        )
-                    )
-                    continue
-                s.add_all(
-                    CodeDecision(
-                        unit_id=unit_ids[key],
-                        judge_id=judge_ids[judge],
-                        domain=d,
-                        action="added",
-                        note=IMPORT_NOTE,
-                    )
-                    for d in sorted(domains)
-                )
-        for key, domains in sorted(snapshot.consensus.items()):
-            recorder = snapshot.consensus_by.get(key)
-            s.add_all(
-                ConsensusCode(unit_id=unit_ids[key], domain=d, recorded_by_id=judge_ids.get(recorder))
-                for d in sorted(domains)
-            )
-    return _summary(snapshot)
 
 
 def import_qdpx(path: str | Path, store: Store) -> dict:

@@ -92,6 +92,21 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the store's schema is at (None before the first migration); reads only."""
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    """The newest schema revision this version of transcode knows."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
 def is_initialised(engine: Engine) -> bool:
     return inspect(engine).has_table("project")
 

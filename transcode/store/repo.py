@@ -1,4 +1,9 @@
-"""Store operations. Each public method that changes anything is one transaction."""
+"""The project store: persistence only. Each public method that changes anything is one transaction.
+
+What the rows mean for the workflow (a judge's current codes, core-idea versions,
+the cross-analysis) lives in :mod:`transcode.coding`, :mod:`transcode.analysis`
+and :mod:`transcode.cross`; this module reads and writes them.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Engine, func, select
@@ -31,9 +37,7 @@ from transcode.store.schema import (
 from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit
 
-APPLIES = ("accepted", "added")
-NOT_APPLIES = ("rejected", "removed")
-ACTIONS = (*APPLIES, *NOT_APPLIES, "other")
+JUDGE_ROLES = ("judge", "auditor")
 
 
 @dataclass(frozen=True)
@@ -61,6 +65,39 @@ class UnitFields(NamedTuple):
     end: int
     text: str
     question: str | None
+
+
+class LoggedDecision(NamedTuple):
+    """One row of the append-only decision log, with who decided and on which case and unit."""
+
+    id: int
+    time: datetime
+    judge: str
+    role: str
+    case: str
+    unit: str
+    domain: str | None
+    action: str
+    note: str | None
+    model_version: str | None
+
+
+def ensure_judge(s: Session, project_id: int, name: str, role: str = "judge") -> int:
+    """The id of the judge ``name``, added inside ``s`` when new (a failed transaction adds nobody).
+
+    A judge keeps the role they were first given.
+    """
+    name = (name or "").strip()
+    if not name:
+        raise InputError("a person must be named (--judge NAME): the store keeps who decided")
+    if role not in JUDGE_ROLES:
+        raise InputError(f"role must be judge or auditor, not {role!r}")
+    judge = s.scalars(select(Judge).where(Judge.project_id == project_id, Judge.name == name)).first()
+    if judge is None:
+        judge = Judge(project_id=project_id, name=name, role=role)
+        s.add(judge)
+        s.flush()
+    return judge.id
 
 
 def transcript_hash(turns: Iterable[tuple[str, str]]) -> str:
@@ -112,19 +149,25 @@ def insert_transcript_rows(
     return {u.key: u.id for u in unit_rows}
 
 
-def open_store(url: str, *, create: bool = False, project: str = "transcode project") -> Store:
-    """Open (and with ``create``, initialise and migrate) the store at ``url``."""
+def open_store(
+    url: str, *, create: bool = False, project: str = "transcode project", migrate: bool = True
+) -> Store:
+    """Open the store at ``url``: with ``create``, initialise it; unless ``migrate`` is False, bring its
+    schema up to date. Without ``migrate`` a store at an older schema is refused, not changed."""
     engine = db.make_engine(url)
     database = db.sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
     if not create and database is not None and not database.exists():
         raise InputError(f"no transcode store at {url}; run `transcode init` first")
     try:
-        if create:
-            db.migrate(engine)
-        elif not db.is_initialised(engine):
+        if not create and not db.is_initialised(engine):
             raise InputError(f"no transcode store at {url}; run `transcode init` first")
-        else:
+        if create or migrate:
             db.migrate(engine)
+        elif db.schema_revision(engine) != db.head_revision():
+            raise StoreError(
+                f"the store at {url} has an older schema ({db.schema_revision(engine) or 'none'}); "
+                "`transcode init --db URL` upgrades it"
+            )
     except OperationalError as err:
         raise InputError(f"cannot open store {url}: {err.orig}") from None
     store = Store(engine)
@@ -244,6 +287,13 @@ class Store:
                     s.add(case)
                 case.attributes = {**(case.attributes or {}), **dict(values)}
 
+    def case_attributes(self) -> dict[str, dict[str, str]]:
+        """Every case in the store with its attributes: the sample N the frequency labels count."""
+        with self.session() as s:
+            project_id = self.project_id(s)
+            rows = s.scalars(select(Case).where(Case.project_id == project_id).order_by(Case.key))
+            return {c.key: {str(k): str(v) for k, v in (c.attributes or {}).items()} for c in rows}
+
     def units(self, case: str | None = None) -> list[ThoughtUnitRow]:
         with self.session() as s:
             query = select(ThoughtUnitRow).join(Case).order_by(Case.key, ThoughtUnitRow.position)
@@ -292,72 +342,45 @@ class Store:
 
     # -- judges and decisions -----------------------------------------------------
     def judge(self, name: str, role: str = "judge") -> int:
-        if role not in ("judge", "auditor"):
-            raise InputError(f"role must be judge or auditor, not {role!r}")
+        """The judge's id; a new name becomes a judge (or auditor) in its own transaction."""
         with self.sessions.begin() as s:
-            project_id = self.project_id(s)
-            judge = s.scalars(select(Judge).where(Judge.project_id == project_id, Judge.name == name)).first()
-            if judge is None:
-                judge = Judge(project_id=project_id, name=name, role=role)
-                s.add(judge)
-                s.flush()
-            return judge.id
+            return ensure_judge(s, self.project_id(s), name, role)
 
-    def record_decision(
-        self,
-        judge: str,
-        unit_key: str,
-        domain: str | None,
-        action: str,
-        note: str | None = None,
-        model_version: str | None = None,
-    ) -> int:
-        """Append one decision; committed before this returns."""
-        if action not in ACTIONS:
-            raise StoreError(f"unknown action {action!r}")
-        if (action == "other") != (domain is None):
-            raise StoreError("'other' takes no domain; every other action needs one")
-        judge_id = self.judge(judge)
-        with self.sessions.begin() as s:
-            unit = self._unit(s, unit_key)
-            decision = CodeDecision(
-                unit_id=unit.id,
-                judge_id=judge_id,
-                domain=domain,
-                action=action,
-                note=note,
-                model_version=model_version,
+    def judge_role(self, name: str) -> str | None:
+        """``judge`` or ``auditor``; None for a name the store does not know."""
+        with self.session() as s:
+            return s.scalar(select(Judge.role).where(Judge.name == name))
+
+    def decision_log(self, judge: str | None = None, *, role: str | None = None) -> list[LoggedDecision]:
+        """The decision log, oldest first: every judge's, one judge's, or one role's.
+
+        Every judge's decisions are for after independent coding (agreement, consensus,
+        exports); during it a judge sees their own only.
+        """
+        query = (
+            select(
+                CodeDecision.id,
+                CodeDecision.created_at,
+                Judge.name,
+                Judge.role,
+                Case.key,
+                ThoughtUnitRow.key,
+                CodeDecision.domain,
+                CodeDecision.action,
+                CodeDecision.note,
+                CodeDecision.model_version,
             )
-            s.add(decision)
-            s.flush()
-            return decision.id
-
-    def judge_codes(self, judge: str) -> dict[str, frozenset[str]]:
-        """The judge's own current codes per unit (``{"other"}`` for no domain). Only this judge's."""
+            .join(Judge, Judge.id == CodeDecision.judge_id)
+            .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
+            .join(Case, Case.id == ThoughtUnitRow.case_id)
+            .order_by(CodeDecision.id)
+        )
+        if judge is not None:
+            query = query.where(Judge.name == judge)
+        if role is not None:
+            query = query.where(Judge.role == role)
         with self.session() as s:
-            rows = s.execute(
-                select(ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
-                .join(CodeDecision, CodeDecision.unit_id == ThoughtUnitRow.id)
-                .join(Judge, Judge.id == CodeDecision.judge_id)
-                .where(Judge.name == judge)
-                .order_by(CodeDecision.id)
-            ).all()
-        return current_codes(rows)
-
-    def all_judge_codes(self) -> dict[str, dict[str, frozenset[str]]]:
-        """Every judge's current codes: for agreement reports and the consensus step only."""
-        with self.session() as s:
-            rows = s.execute(
-                select(Judge.name, ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
-                .join(CodeDecision, CodeDecision.unit_id == ThoughtUnitRow.id)
-                .join(Judge, Judge.id == CodeDecision.judge_id)
-                .where(Judge.role == "judge")
-                .order_by(CodeDecision.id)
-            ).all()
-        by_judge: dict[str, list] = defaultdict(list)
-        for name, key, domain, action in rows:
-            by_judge[name].append((key, domain, action))
-        return {name: current_codes(r) for name, r in by_judge.items()}
+            return [LoggedDecision(*row) for row in s.execute(query)]
 
     def set_consensus(
         self, unit_key: str, domains: Iterable[str], recorded_by: str | None = None, note: str | None = None
@@ -400,19 +423,3 @@ class Store:
                 judges=list(s.scalars(select(Judge.name).order_by(Judge.name))),
                 codebook_version=version,
             )
-
-
-def current_codes(rows: Iterable[tuple[str, str | None, str]]) -> dict[str, frozenset[str]]:
-    """Fold an ordered decision log into each unit's current set of codes.
-
-    The latest decision per (unit, domain) wins; "other" clears the unit's
-    domains and a later domain decision clears "other".
-    """
-    state: dict[str, dict[str, bool]] = defaultdict(dict)
-    for key, domain, action in rows:
-        if action == "other":
-            state[key] = {"other": True}
-        else:
-            state[key].pop("other", None)
-            state[key][domain] = action in APPLIES
-    return {key: frozenset(d for d, on in domains.items() if on) for key, domains in state.items()}

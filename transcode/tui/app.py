@@ -18,12 +18,15 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Label, Static
 
 from transcode.codebook import Codebook
+from transcode.coding import independent
+from transcode.coding.audit import AuditSession
+from transcode.coding.codes import OTHER, Acceptance
+from transcode.coding.consensus import ConsensusSession, consensus_count
+from transcode.coding.independent import MIN_SHARED_UNITS, CodingSession, PairAgreement
+from transcode.coding.queue import Order, QueueItem, UnitProposals, load_proposals
 from transcode.errors import InputError, StoreError
-from transcode.store import coding
-from transcode.store.coding import MIN_SHARED_UNITS, OTHER, Acceptance, Order, PairAgreement
 from transcode.store.repo import Store
 from transcode.tui import widgets
-from transcode.tui.session import AuditSession, CodingSession, ConsensusSession
 
 #: Refresh the judge-pair agreement every this many decisions: often enough to follow,
 #: rarely enough that its change never tells a judge how the other coded one unit.
@@ -146,7 +149,7 @@ class RoomScreen(Screen):
     def action_quit(self) -> None:
         self.app.exit()
 
-    def proposals_changed(self, proposals: dict[str, coding.UnitProposals], model: str) -> None:
+    def proposals_changed(self, proposals: dict[str, UnitProposals], model: str) -> None:
         """New proposals from background retraining (only the coding screen shows them)."""
 
 
@@ -254,11 +257,11 @@ class CodingScreen(RoomScreen):
         store, judge, min_shared = self.session.store, self.session.judge, self.room.min_shared
 
         def compute() -> None:
-            acceptance = coding.judge_acceptance(store, judge)
+            acceptance = independent.judge_acceptance(store, judge)
             agreement: PairAgreement | None | Exception = None
             if with_agreement:
                 try:
-                    agreement = coding.pair_agreement(store, judge, min_shared)
+                    agreement = independent.pair_agreement(store, judge, min_shared)
                 except Exception as err:  # a statistics failure must never end a coding session
                     agreement = err
             self.app.call_from_thread(self._feedback_ready, acceptance, agreement, with_agreement)
@@ -275,7 +278,7 @@ class CodingScreen(RoomScreen):
             self.waiting_for_agreement = False
         self.show_feedback()
 
-    def proposals_changed(self, proposals: dict[str, coding.UnitProposals], model: str) -> None:
+    def proposals_changed(self, proposals: dict[str, UnitProposals], model: str) -> None:
         self.session.refresh_proposals(proposals)
         self.refresh_view()
 
@@ -536,7 +539,7 @@ class AuditScreen(RoomScreen):
         if target.target_type == "unit":
             self.query_one("#question", Static).update(
                 widgets.question_text(
-                    coding.QueueItem(
+                    QueueItem(
                         "", target.case, 0, 0, target.text, target.context, target.text, 0, len(target.text)
                     )
                 )
@@ -618,7 +621,7 @@ class TranscodeApp(App):
             raise InputError("the store holds no codebook; run `transcode init --codebook CODEBOOK.yaml`")
         if mode in ("code", "audit") and not judge:
             raise InputError(f"{'coding' if mode == 'code' else 'auditing'} needs --judge NAME")
-        if mode == "code" and coding.judge_role(store, judge) == "auditor":
+        if mode == "code" and store.judge_role(judge) == "auditor":
             raise InputError(f"{judge} is an auditor; auditors use --audit")
         self.store = store
         self.codebook = codebook
@@ -630,7 +633,7 @@ class TranscodeApp(App):
         self.retraining = False
         self.last_retrain = None
         self._trainer = None
-        self._consensus_at_training = coding.consensus_count(store)
+        self._consensus_at_training = consensus_count(store)
         if mode == "code":
             self.main = CodingScreen(CodingSession(store, judge, codebook, order=order, case=case))
         elif mode == "consensus":
@@ -649,18 +652,18 @@ class TranscodeApp(App):
         """Retrain on consensus codes in a thread once enough new consensus has arrived."""
         if not self.use_model or self.retraining:
             return
-        from transcode.tui.retrain import RETRAIN_EVERY
+        from transcode.classify.retrain import RETRAIN_EVERY
 
-        if coding.consensus_count(self.store) - self._consensus_at_training < RETRAIN_EVERY:
+        if consensus_count(self.store) - self._consensus_at_training < RETRAIN_EVERY:
             return
         self.retraining = True
         self.run_worker(self._retrain, thread=True, group="retrain", exit_on_error=False)
 
     def _retrain(self) -> None:
+        from transcode.classify.retrain import retrain_from_consensus
         from transcode.classify.trained import OnlineTrainer
-        from transcode.tui.retrain import retrain_from_consensus
 
-        consensus_count = coding.consensus_count(self.store)
+        agreed = consensus_count(self.store)
         try:
             if self._trainer is None:
                 encoder = self.encoder_factory() if self.encoder_factory else _default_encoder()
@@ -668,12 +671,12 @@ class TranscodeApp(App):
             result = retrain_from_consensus(
                 self.store, self.codebook, self._trainer.encoder, trainer=self._trainer, case=self.case
             )
-            proposals = coding.load_proposals(self.store, self.case)
+            proposals = load_proposals(self.store, self.case)
         except Exception as err:  # a failed retraining must never cost the judge their session
-            self._consensus_at_training = consensus_count  # wait for new consensus before trying again
+            self._consensus_at_training = agreed  # wait for new consensus before trying again
             self.call_from_thread(self._retrain_failed, err)
             return
-        self._consensus_at_training = consensus_count
+        self._consensus_at_training = agreed
         self.call_from_thread(self._retrained, result, proposals)
 
     def _retrained(self, result, proposals) -> None:

@@ -14,15 +14,10 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
 from transcode.codebook import Codebook
-from transcode.store.coding import (
-    MIN_SHARED_UNITS,
-    OTHER,
-    Acceptance,
-    Comment,
-    PairAgreement,
-    QueueItem,
-    UnitProposals,
-)
+from transcode.coding.audit import Comment
+from transcode.coding.codes import OTHER, Acceptance
+from transcode.coding.independent import MIN_SHARED_UNITS, PairAgreement
+from transcode.coding.queue import QueueItem, UnitProposals
 
 #: Characters of the turn shown before and after the unit, dimmed.
 BEFORE_CHARS = 160

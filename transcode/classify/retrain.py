@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from transcode.classify.examples import consensus_examples
 from transcode.classify.trained import OnlineTrainer
 from transcode.codebook import Codebook
-from transcode.store.repo import Store
+from transcode.store import Store
 
 #: Retrain once this many new consensus units have arrived since the last training.
 RETRAIN_EVERY = 10

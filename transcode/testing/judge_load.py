@@ -1,8 +1,8 @@
 """Many judges coding one store at once: the load used by the concurrency tests and benchmark.
 
-``python -m transcode.judge_load URL JUDGE SECONDS ACKS GATE`` is one judge's
+``python -m transcode.testing.judge_load URL JUDGE SECONDS ACKS GATE`` is one judge's
 process: once the file GATE exists it toggles domains on the store's units (every
-judge walks the same units) through :func:`transcode.store.coding.record_decisions`,
+judge walks the same units) through :func:`transcode.coding.independent.record_decisions`,
 the call the coding screen makes, for SECONDS, appending one line to ACKS for every
 decision the store acknowledged (``id unit domain action``, flushed at once). The
 checker then compares the store with what each judge was told.
@@ -21,7 +21,7 @@ from pathlib import Path
 class Ack:
     decision_id: int
     unit: str
-    domain: str
+    domain: str | None
     action: str
 
 
@@ -35,7 +35,8 @@ def next_decision(codes: dict[str, set[str]], units: Sequence[str], domains: Seq
 
 def code_for(store, judge: str, seconds: float, acks: Path) -> int:
     """Record decisions for ``seconds``; every acknowledged one is on disk before the next starts."""
-    from transcode.store import coding
+    from transcode.coding.codes import Decision
+    from transcode.coding.independent import record_decisions
 
     units = [u.key for u in store.units()]
     domains = store.codebook().domain_ids
@@ -45,7 +46,7 @@ def code_for(store, judge: str, seconds: float, acks: Path) -> int:
     with acks.open("a", encoding="utf-8") as out:
         while time.monotonic() < deadline:
             unit, domain, action = next_decision(codes, units, domains, count)
-            (decision_id,) = coding.record_decisions(store, judge, unit, [coding.Decision(domain, action)])
+            (decision_id,) = record_decisions(store, judge, unit, [Decision(domain, action)])
             out.write(f"{decision_id} {unit} {domain} {action}\n")
             out.flush()
             codes[unit].symmetric_difference_update({domain})
@@ -62,26 +63,14 @@ def read_acks(path: Path) -> list[Ack]:
 
 def expected_codes(acks: Iterable[Ack]) -> dict[str, frozenset[str]]:
     """A judge's codes per unit, folded from what it was told, in order."""
-    from transcode.store.repo import current_codes
+    from transcode.coding.codes import current_codes
 
     return current_codes((a.unit, a.domain, a.action) for a in acks)
 
 
 def stored_decisions(store, judge: str) -> list[Ack]:
     """The judge's decisions as the store holds them, in id order."""
-    from sqlalchemy import select
-
-    from transcode.store.schema import CodeDecision, Judge, ThoughtUnitRow
-
-    with store.session() as s:
-        rows = s.execute(
-            select(CodeDecision.id, ThoughtUnitRow.key, CodeDecision.domain, CodeDecision.action)
-            .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
-            .join(Judge, Judge.id == CodeDecision.judge_id)
-            .where(Judge.name == judge)
-            .order_by(CodeDecision.id)
-        ).all()
-    return [Ack(*row) for row in rows]
+    return [Ack(d.id, d.unit, d.domain, d.action) for d in store.decision_log(judge)]
 
 
 def wait_for(gate: Path, timeout: float = 120) -> None:
