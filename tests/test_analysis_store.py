@@ -42,7 +42,7 @@ ATTRIBUTES = {
 }
 
 
-def build_small_store(url: str, codebook):
+def build_small_store(url: str, codebook, attributes=ATTRIBUTES):
     """A store with four cases, their units and consensus codes, and the demo codebook."""
     store = open_store(url, create=True, project="test")
     store.save_codebook(codebook)
@@ -58,7 +58,7 @@ def build_small_store(url: str, codebook):
         store.import_transcript(Transcript(case, turns, source=f"case_{case}.txt"), thought_units)
         for index, (_, domains) in enumerate(units, start=1):
             store.set_consensus(f"{case}-{index:04d}", domains, recorded_by="A")
-    store.set_case_attributes(ATTRIBUTES)
+    store.set_case_attributes(attributes)
     return store
 
 

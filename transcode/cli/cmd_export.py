@@ -43,8 +43,12 @@ def export(
 
     The tables include every judge's codes: export them after independent coding.
     """
+    from transcode.cross.io import parse_compare
     from transcode.exchange import refi, tables
     from transcode.store import open_store
+
+    for spec in compare or ():
+        parse_compare(spec)  # a malformed spec stops before any work
 
     with open_store(db) as store:
         if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
