@@ -37,11 +37,13 @@ demo: $(STAMP)
 
 test: $(STAMP) $(TAGUETTE)
 	$(BIN)/ruff check transcode tests benchmarks corpora
+	$(BIN)/mypy
 	TAGUETTE_PYTHON=$(abspath $(TAGUETTE)) $(BIN)/pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check transcode tests benchmarks corpora
 	$(BIN)/ruff format --check transcode tests benchmarks corpora
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .venv-taguette $(OUT) .pytest_cache

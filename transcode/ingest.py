@@ -235,7 +235,7 @@ def _parse_captions(
     raw_lines = text.splitlines()
     cursor = 0
     turns: list[Turn] = []
-    for caption in captions:
+    for caption in captions.captions:
         cursor = _find_timing_line(raw_lines, caption.start, cursor)
         body = " ".join(caption.text.split())
         label = caption.voice

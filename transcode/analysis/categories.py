@@ -241,7 +241,7 @@ def categories(store: Store, domain: str | None = None) -> list[CategoryInfo]:
             parent_id=r.parent_id,
             parent=by_id[r.parent_id].name if r.parent_id in by_id else None,
             is_other=r.is_other,
-            created_by=judges.get(r.created_by_id),
+            created_by=judges.get(r.created_by_id) if r.created_by_id is not None else None,
             core_ideas=tuple(sorted(ideas[r.id])),
             cases=tuple(sorted({counted[i].case for i in ideas[r.id]})),
             subcategories=tuple(c.id for c in rows if c.parent_id == r.id),

@@ -92,7 +92,9 @@ def cluster(
     return best
 
 
-def key_terms(texts: Sequence[str], labels: Sequence[int], top_n: int = 3) -> dict[int, list[str]]:
+def key_terms(
+    texts: Sequence[str], labels: Sequence[int] | np.ndarray, top_n: int = 3
+) -> dict[int, list[str]]:
     """Class-based TF-IDF: per cluster, the terms most frequent there and rarest elsewhere."""
     from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
 

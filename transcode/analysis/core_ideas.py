@@ -267,8 +267,8 @@ def _versions(s: Session, ideas: Sequence[CoreIdea]) -> list[CoreIdeaVersion]:
     root_of: dict[int, int] = {}
     for idea_id in all_rows:
         cursor = idea_id
-        while all_rows[cursor].supersedes_id is not None:
-            cursor = all_rows[cursor].supersedes_id
+        while (parent := all_rows[cursor].supersedes_id) is not None:
+            cursor = parent
         root_of[idea_id] = cursor
     counted: dict[int, int] = {}
     for idea in sorted(all_rows.values(), key=lambda i: i.id):

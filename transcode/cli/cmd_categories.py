@@ -7,7 +7,7 @@ team adds the ones it agrees on and codes core ideas into them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -64,7 +64,7 @@ def propose_command(
         proposals = propose_categories(
             texts, make_encoder(fast=fast).encode(texts), distance_threshold=threshold, n_clusters=clusters
         )
-    document = {
+    document: dict[str, Any] = {
         "domain": domain,
         "proposals": [
             {

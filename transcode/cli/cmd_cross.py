@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, cast
 
 import typer
 
@@ -91,7 +91,7 @@ def cross(
     if memberships is None:
         result = _from_store(db, cases, options)
     else:
-        case_table = read_cases(cases)
+        case_table = read_cases(cast(Path, cases))  # required with a memberships file (checked above)
         rows = read_memberships(memberships, case_table)
         try:
             result = cross_analysis(rows, case_table, options)

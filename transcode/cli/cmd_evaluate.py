@@ -65,10 +65,10 @@ def evaluate(
         from transcode.errors import InputError
 
         raise InputError(f"gold domains not in the codebook: {unknown}", str(gold))
-    encoders = {"": make_encoder(model_name)}
+    encoders: dict[str, object] = {"": make_encoder(model_name)}
     if fast:
         encoders["_fast"] = StaticEncoder()
-    jobs = [
+    jobs: list[tuple[Corpus, int | None, tuple[int, ...]]] = [
         (
             Corpus(gold.parent.parent.name if gold.parent.name == "gold" else gold.stem, book, units),
             None,

@@ -65,9 +65,10 @@ def train(
         from transcode.store import open_store
 
         store = open_store(db)
-        book = load_codebook(codebook) if codebook else store.codebook()
-        if book is None:
+        stored = load_codebook(codebook) if codebook else store.codebook()
+        if stored is None:
             raise InputError("the store holds no codebook; pass --codebook")
+        book = stored
         examples = consensus_examples(store)
         source = f"consensus codes in {db}"
         if not examples:

@@ -104,7 +104,7 @@ def read_known_names(path: str | None) -> list[str]:
         return []
     from transcode.deid import load_names
 
-    return load_names(path)
+    return list(load_names(path))
 
 
 CaseOption = Annotated[str, typer.Option("--case", help="Case id.")]

@@ -37,8 +37,11 @@ class Decision:
 class Suggestion(Protocol):
     """A model's proposal for one unit, as the coding rules read it."""
 
-    suggested: frozenset[str]
-    model_version: str
+    @property
+    def suggested(self) -> frozenset[str]: ...
+
+    @property
+    def model_version(self) -> str: ...
 
 
 def check_decisions(decisions: Iterable[Decision]) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 from transcode.cross.labels import (
     DEFAULT_MEANINGFUL,
@@ -180,7 +181,7 @@ def cross_analysis(
         members = sets[key]
         is_other = _is_other(subcategory or category, options)
         label = "single" if is_other else options.profile.label(len(members), n_cases)
-        row = {
+        row: dict[str, Any] = {
             "domain": domain,
             "subdomain": subdomain,
             "category": category,
@@ -347,7 +348,8 @@ def stability_check(
     n_all, n_kept = len(cases), len(cases) - len(withheld)
     all_sets = case_sets(memberships)
     kept_sets = case_sets(m for m in memberships if m.case not in withheld)
-    new_categories, changes = [], []
+    new_categories: list[dict] = []
+    changes: list[dict[str, Any]] = []
     for key, members in all_sets.items():
         k_kept = len(kept_sets.get(key, ()))
         if k_kept == 0:

@@ -222,7 +222,8 @@ def _resolve_columns(table: UserTable, result: dict) -> dict[str, tuple[str | No
         matches = [
             (a, g)
             for a, g in groups
-            if g.casefold() == column.group.casefold() and (column.attribute is None or column.attribute == a)
+            if g.casefold() == (column.group or "").casefold()
+            and (column.attribute is None or column.attribute == a)
         ]
         if len(matches) != 1:
             known = ", ".join(f"{a}={g}" for a, g in groups) or "none; add --compare ATTR"

@@ -128,9 +128,10 @@ def render_rich(result: dict) -> Table:
 
 def render_text(result: dict, width: int = 120) -> str:
     """The terminal table as plain text, for pipes and files."""
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     console.print(render_rich(result))
-    return console.file.getvalue()
+    return buffer.getvalue()
 
 
 def render_csv(result: dict) -> str:

@@ -407,7 +407,10 @@ def parse_project_document(data: bytes, files: Mapping[str, bytes], path: str = 
                 )
             source_case[ref.get("targetGUID")] = key
 
-    transcripts, judge_codes, consensus, consensus_by = [], defaultdict(dict), {}, {}
+    transcripts: list[TranscriptData] = []
+    judge_codes: dict[str, dict[str, frozenset[str]]] = defaultdict(dict)
+    consensus: dict[str, frozenset[str]] = {}
+    consensus_by: dict[str, str | None] = {}
     for source in root.iter(_q("TextSource")):
         if source.getparent().tag != _q("Sources"):
             continue

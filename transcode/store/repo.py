@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -318,7 +318,7 @@ class Store:
             missing = [k for k in keys if k not in rows]
             if missing:
                 raise StoreError(f"proposals for units not in the store: {missing[:3]}")
-            s.execute(Proposal.__table__.delete().where(Proposal.unit_id.in_(rows.values())))
+            s.execute(delete(Proposal).where(Proposal.unit_id.in_(rows.values())))
             s.add_all(
                 Proposal(
                     unit_id=rows[k],
@@ -380,7 +380,7 @@ class Store:
         if role is not None:
             query = query.where(Judge.role == role)
         with self.session() as s:
-            return [LoggedDecision(*row) for row in s.execute(query)]
+            return [LoggedDecision._make(row) for row in s.execute(query)]
 
     def set_consensus(
         self, unit_key: str, domains: Iterable[str], recorded_by: str | None = None, note: str | None = None
@@ -389,7 +389,7 @@ class Store:
         recorder = self.judge(recorded_by) if recorded_by else None
         with self.sessions.begin() as s:
             unit = self._unit(s, unit_key)
-            s.execute(ConsensusCode.__table__.delete().where(ConsensusCode.unit_id == unit.id))
+            s.execute(delete(ConsensusCode).where(ConsensusCode.unit_id == unit.id))
             s.add_all(
                 ConsensusCode(unit_id=unit.id, domain=d, recorded_by_id=recorder, note=note) for d in domains
             )

@@ -218,7 +218,11 @@ def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
         for key, domains in sorted(snapshot.consensus.items()):
             recorder = snapshot.consensus_by.get(key)
             s.add_all(
-                ConsensusCode(unit_id=unit_ids[key], domain=d, recorded_by_id=judge_ids.get(recorder))
+                ConsensusCode(
+                    unit_id=unit_ids[key],
+                    domain=d,
+                    recorded_by_id=judge_ids.get(recorder) if recorder is not None else None,
+                )
                 for d in sorted(domains)
             )
     return project_summary(snapshot)

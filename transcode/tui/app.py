@@ -8,7 +8,7 @@ Each mode is one screen (:mod:`transcode.tui.screens`) over a session object fro
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 
@@ -23,6 +23,10 @@ from transcode.store import Store
 from transcode.tui.screens.audit import AuditScreen
 from transcode.tui.screens.coding import CodingScreen
 from transcode.tui.screens.consensus import ConsensusScreen
+from transcode.tui.screens.room import RoomScreen
+
+if TYPE_CHECKING:
+    from transcode.classify.trained import OnlineTrainer
 
 __all__ = ["AuditScreen", "CodingScreen", "ConsensusScreen", "TranscodeApp"]
 
@@ -51,10 +55,13 @@ class TranscodeApp(App):
         codebook = codebook or store.codebook()
         if codebook is None:
             raise InputError("the store holds no codebook; run `transcode init --codebook CODEBOOK.yaml`")
-        if mode in ("code", "audit") and not judge:
+        if mode not in ("code", "consensus", "audit"):
+            raise InputError(f"mode must be code, consensus or audit, not {mode!r}")
+        name = judge or ""
+        if mode in ("code", "audit") and not name:
             raise InputError(f"{'coding' if mode == 'code' else 'auditing'} needs --judge NAME")
-        if mode == "code" and store.judge_role(judge) == "auditor":
-            raise InputError(f"{judge} is an auditor; auditors use --audit")
+        if mode == "code" and store.judge_role(name) == "auditor":
+            raise InputError(f"{name} is an auditor; auditors use --audit")
         self.store = store
         self.codebook = codebook
         self.mode = mode
@@ -64,17 +71,15 @@ class TranscodeApp(App):
         self.min_shared = min_shared
         self.retraining = False
         self.last_retrain = None
-        self._trainer = None
+        self._trainer: OnlineTrainer | None = None
         self._consensus_at_training = consensus_count(store)
         self.main: RoomScreen
         if mode == "code":
-            self.main = CodingScreen(CodingSession(store, judge, codebook, order=order, case=case))
+            self.main = CodingScreen(CodingSession(store, name, codebook, order=order, case=case))
         elif mode == "consensus":
             self.main = ConsensusScreen(ConsensusSession(store, codebook, judge, case=case))
-        elif mode == "audit":
-            self.main = AuditScreen(AuditSession(store, codebook, judge))
         else:
-            raise InputError(f"mode must be code, consensus or audit, not {mode!r}")
+            self.main = AuditScreen(AuditSession(store, codebook, name))
 
     def on_mount(self) -> None:
         self.theme = "nord"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def numbered(keys: str, action: str, description: str, help: str, *, shown: str,
     return Key(bindings, shown, help, (line, description))
 
 
-def bindings(keys: Iterable[Key]) -> list[Binding]:
+def bindings(keys: Iterable[Key]) -> list[BindingType]:
     """The Textual bindings of ``keys`` (grouped keys are not listed one by one anywhere)."""
     return [
         Binding(k, action, description, show=len(key.bindings) == 1)

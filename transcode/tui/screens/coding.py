@@ -34,7 +34,7 @@ class CodingScreen(RoomScreen):
         Key.one("r", "reject", "reject", "reject the suggestion (recorded), stay to code the unit", line="r"),
         numbered(
             widgets.DOMAIN_KEYS,
-            "toggle",
+            "toggle_domain",
             "toggle",
             "toggle domain 1-9 (0 = tenth); stays on the unit",
             shown="1-9 0",
@@ -139,7 +139,7 @@ class CodingScreen(RoomScreen):
         self.acceptance = acceptance
         if with_agreement:
             self.agreement_failed = isinstance(agreement, Exception)
-            self.agreement = None if self.agreement_failed else agreement
+            self.agreement = None if isinstance(agreement, Exception) else agreement
             self.waiting_for_agreement = False
         self.show_feedback()
 
@@ -166,7 +166,7 @@ class CodingScreen(RoomScreen):
     def action_reject(self) -> None:
         self._after_decision(self.attempt(self.session.reject))
 
-    def action_toggle(self, number: int) -> None:
+    def action_toggle_domain(self, number: int) -> None:
         self._after_decision(self.attempt(lambda: self.session.toggle(number)))
 
     def action_other(self) -> None:

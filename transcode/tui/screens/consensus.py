@@ -19,7 +19,7 @@ class ConsensusScreen(RoomScreen):
     KEYS = (
         numbered(
             widgets.DOMAIN_KEYS,
-            "toggle",
+            "toggle_domain",
             "toggle",
             "toggle a domain in the team's code (saved at once)",
             shown="1-9 0",
@@ -114,7 +114,7 @@ class ConsensusScreen(RoomScreen):
         self.refresh_view()
         self.room.schedule_retrain()
 
-    def action_toggle(self, number: int) -> None:
+    def action_toggle_domain(self, number: int) -> None:
         self._saved(self.attempt(lambda: self.session.toggle(number)))
 
     def action_other(self) -> None:
