@@ -149,7 +149,8 @@ def _open_quote(fragment: str) -> bool:
 
 
 def _join_quotes(text, spans, flags):
-    out, out_flags = [], []
+    out: list = []
+    out_flags: list = []
     for span, flag in zip(spans, flags, strict=True):
         if out:
             previous = text[out[-1][0] : out[-1][1]]

@@ -25,6 +25,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.sparse import hstack
@@ -124,7 +125,7 @@ def _fit_trained(
     groups: np.ndarray,
     train_idx: np.ndarray,
     test_idx: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray, object]:
+) -> tuple[np.ndarray, np.ndarray, Any]:
     model = _fit(encoded, corpus, y, groups, train_idx)
     scores = _score(model, encoded, corpus, test_idx)
     return scores, suggestion_mask(scores, model.thresholds), model
@@ -284,7 +285,7 @@ def evaluate_corpus(
         predictions["tfidf_lr"].scores[test_idx] = scores
         predictions["tfidf_lr"].suggested[test_idx] = suggested
         if "setfit_fewshot" in predictions:
-            sample = few_shot_sample(y, train_idx, setfit_shots, rng)
+            sample = few_shot_sample(y, train_idx, setfit_shots or 0, rng)
             scores, suggested = _fit_setfit(units, y, sample, test_idx, encoded[""].encoder)
             predictions["setfit_fewshot"].scores[test_idx] = scores
             predictions["setfit_fewshot"].suggested[test_idx] = suggested

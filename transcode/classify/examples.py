@@ -88,7 +88,7 @@ def _deidentified(units: list[LabelledUnit]) -> list[LabelledUnit]:
         by_case[unit.case].append(i)
     out = list(units)
     for indices in by_case.values():
-        asked = list(dict.fromkeys(units[i].question for i in indices if units[i].question))
+        asked = list(dict.fromkeys(q for i in indices if (q := units[i].question)))
         clean, _ = deidentifier.deidentify_texts([units[i].text for i in indices] + asked)
         clean_question = dict(zip(asked, clean[len(indices) :], strict=True))
         for i, text in zip(indices, clean[: len(indices)], strict=True):
@@ -99,7 +99,8 @@ def _deidentified(units: list[LabelledUnit]) -> list[LabelledUnit]:
 
 def _questions_by_turn(transcript) -> dict[int, str | None]:
     """For each 1-based turn number, the text of the last interviewer turn before it."""
-    out, last = {}, None
+    out: dict[int, str | None] = {}
+    last: str | None = None
     for number, turn in enumerate(transcript.turns, start=1):
         out[number] = last
         if turn.speaker_role == "interviewer":

@@ -28,6 +28,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
@@ -110,7 +111,7 @@ class LexicalFeatures:
         A model folder stores its vocabulary in plain text, so a word that only
         one case uses (a name, a place the de-identifier missed) must never get in.
         """
-        fitted = []
+        fitted: list[Any] = []
         for corpus in (list(texts), [q or "" for q in questions]):
             try:
                 shared = _terms_in_two_cases(corpus, groups)
@@ -125,13 +126,13 @@ class LexicalFeatures:
 
     @property
     def state(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-        out = []
+        out: list[Any] = []
         for block in self.blocks:
             if block is None:
                 out += [[], np.zeros(0, dtype=np.float32)]
             else:
                 out += [list(block.vocabulary), np.asarray(block.idf_, dtype=np.float32)]
-        return tuple(out)
+        return out[0], out[1], out[2], out[3]
 
     @property
     def n_features(self) -> int:
@@ -305,7 +306,11 @@ def fit_vectors(
     weight = np.where(learned, prior_strength / (prior_strength + positives), 1.0)
     warm = _aligned_coef(previous, lexical, unit_vectors.shape[1]) if previous is not None else None
     for j in np.flatnonzero(learned):
-        start = (warm[j], previous.intercept[j]) if warm is not None and previous.learned[j] else None
+        start = (
+            (warm[j], previous.intercept[j])
+            if warm is not None and previous is not None and previous.learned[j]
+            else None
+        )
         model = _fit_domain(x, y[:, j], regularisation_c, start)
         coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
         decision_oof = _out_of_fold_decisions(x, y[:, j], folds, regularisation_c, model)

@@ -52,15 +52,15 @@ class ZeroShotClassifier:
         texts = domain_texts(codebook)
         flat = [t for group in texts for t in group]
         vectors = encoder.encode(flat)
-        self._description = []
-        self._questions = []
+        description: list[np.ndarray] = []
+        self._questions: list[np.ndarray] = []
         i = 0
         for group in texts:
-            self._description.append(vectors[i])
+            description.append(vectors[i])
             q = vectors[i + 1 : i + len(group)]
             self._questions.append(q if len(q) else vectors[i : i + 1])
             i += len(group)
-        self._description = np.stack(self._description)
+        self._description = np.stack(description)
 
     def similarities(self, unit_vectors: np.ndarray, question_vectors: np.ndarray | None) -> np.ndarray:
         """Raw evidence per domain (n_units x n_domains), before the softmax."""
@@ -119,7 +119,10 @@ def encode_units(encoder, texts: Sequence[str], questions: Sequence[str | None])
 
 
 def proposals_from_scores(
-    scores: np.ndarray, domain_ids: Sequence[str], version: str, thresholds: Sequence[float] | None = None
+    scores: np.ndarray,
+    domain_ids: Sequence[str],
+    version: str,
+    thresholds: Sequence[float] | np.ndarray | None = None,
 ) -> list[UnitProposal]:
     """Rank every domain; suggest those over their threshold (or the relative cutoff)."""
     out = []
@@ -132,7 +135,7 @@ def proposals_from_scores(
     return out
 
 
-def suggestion_mask(scores: np.ndarray, thresholds: Sequence[float] | None = None) -> np.ndarray:
+def suggestion_mask(scores: np.ndarray, thresholds: Sequence[float] | np.ndarray | None = None) -> np.ndarray:
     """Which domains are suggested: over their own threshold, or (zero-shot) near a confident top score."""
     scores = np.asarray(scores, dtype=float)
     if thresholds is not None:

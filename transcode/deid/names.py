@@ -140,7 +140,8 @@ class NameMatcher:
 
 
 def _hyphen_parts(word: str) -> list[tuple[int, str]]:
-    parts, offset = [], 0
+    parts: list[tuple[int, str]] = []
+    offset = 0
     if "-" not in word:
         return parts
     for part in word.split("-"):
