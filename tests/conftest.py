@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DEMO = REPO / "corpora" / "demo"
+from tests.support import DEMO
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, skipping the test when the shared folder is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs {path} (../shared beside the checkout)")
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -78,10 +67,3 @@ def _fresh_postgres_database():
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
-
-
-def demo_transcripts() -> list[Path]:
-    files = sorted(DEMO.glob("case_*.txt"))
-    if not files:
-        pytest.skip("demo corpus not built")
-    return files

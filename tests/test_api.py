@@ -7,7 +7,7 @@ import sqlite3
 import pytest
 
 import transcode
-from tests.test_analysis_store import build_small_store
+from tests.support.stores import build_small_store
 from transcode.errors import StoreError
 
 

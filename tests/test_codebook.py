@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.support import DEMO
 from transcode.codebook import load_codebook, parse_codebook
 from transcode.errors import InputError
 

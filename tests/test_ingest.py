@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from docx import Document
 
+from tests.support.cli import run_transcode
 from transcode.errors import InputError
 from transcode.ingest import read_transcript, render_text, write_transcript
 
@@ -154,22 +152,7 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
     good = write(tmp_path, "good.txt", TXT)
     bad = write(tmp_path, "bad.txt", b"I: q\n\x00", "wb")
     out = tmp_path / "p.jsonl"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "transcode",
-            "precode",
-            str(good),
-            str(bad),
-            "--codebook",
-            str(tmp_path / "missing.yaml"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_transcode("precode", good, bad, "--codebook", tmp_path / "missing.yaml", "--out", out)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "missing.yaml" in result.stderr
     assert result.stdout == "" and not out.exists()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support import REPO
 
 PACKAGE = REPO / "transcode"
 #: Only these packages may import SQLAlchemy (or Alembic) or the ORM models.
