@@ -1,4 +1,4 @@
-"""The study codebook (CONTRACT section 2): domains, their descriptions and protocol questions."""
+"""The study codebook (docs/formats.md section 2): domains, their descriptions and protocol questions."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    """The codebook YAML at ``path`` (CONTRACT section 2)."""
+    """The codebook YAML at ``path`` (docs/formats.md section 2)."""
     return parse_codebook(read_yaml(path), str(path))
 
 

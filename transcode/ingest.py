@@ -1,6 +1,6 @@
 """Read transcripts (txt, docx, WebVTT, SRT, CSV) into speaker turns, and write them back.
 
-The text format is CONTRACT section 1. Every malformed input raises
+The text format is docs/formats.md section 1. Every malformed input raises
 :class:`InputError` naming the file and, where there is one, the line.
 """
 
@@ -111,7 +111,7 @@ def read_text(path: Path) -> str:
 
 
 def parse_text_lines(lines: Iterable[str], roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
-    """Parse CONTRACT section 1 lines; ``line`` numbers are 1-based positions in ``lines``."""
+    """Parse docs/formats.md section 1 lines; ``line`` numbers are 1-based positions in ``lines``."""
     metadata: dict[str, str] = {}
     turns: list[Turn] = []
     current: dict | None = None
@@ -274,7 +274,7 @@ def _find_timing_line(lines: list[str], start: str, cursor: int) -> int:
 
 
 def render_text(transcript: Transcript) -> str:
-    """The CONTRACT section 1 text form of a transcript (headers, then one line per turn)."""
+    """The text form (docs/formats.md section 1) of a transcript (headers, then one line per turn)."""
     header = [f"# case: {transcript.case}"] + [f"# {k}: {v}" for k, v in transcript.metadata.items()]
     return "\n".join(header + [f"{t.label}: {t.text}" for t in transcript.turns]) + "\n"
 

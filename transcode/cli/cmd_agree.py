@@ -1,4 +1,4 @@
-"""``transcode agree``: inter-judge agreement from RATINGS.csv or VALUES.csv (CONTRACT section 5)."""
+"""``transcode agree``: inter-judge agreement from RATINGS.csv or VALUES.csv (docs/formats.md section 5)."""
 
 from __future__ import annotations
 

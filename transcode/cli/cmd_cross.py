@@ -1,4 +1,7 @@
-"""``transcode cross``: CQR frequencies, subgroup comparisons and the results table (CONTRACT section 6)."""
+"""``transcode cross``: CQR frequencies, subgroup comparisons and the results table.
+
+Formats: docs/formats.md section 6.
+"""
 
 from __future__ import annotations
 

@@ -102,7 +102,7 @@ def import_qdpx(
 
 def import_qdc(
     file: Annotated[Path, typer.Argument(help="A REFI-QDA codebook (.qdc).")],
-    out: Annotated[Path, typer.Option("--out", help="Codebook YAML to write (CONTRACT section 2).")],
+    out: Annotated[Path, typer.Option("--out", help="Codebook YAML to write (docs/formats.md section 2).")],
     json_out: JsonOption = False,
 ) -> None:
     """Turn a .qdc codebook into a transcode codebook YAML (top-level codes become domains)."""

@@ -1,4 +1,4 @@
-"""`transcode precode`: de-identify, split and propose domains (CONTRACT section 3)."""
+"""`transcode precode`: de-identify, split and propose domains (docs/formats.md section 3)."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from transcode.errors import InputError
 
 def precode(
     files: Annotated[list[Path], typer.Argument(help="Transcripts (.txt .docx .vtt .srt .csv).")],
-    codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML (CONTRACT section 2).")],
+    codebook: Annotated[Path, typer.Option("--codebook", help="Codebook YAML (docs/formats.md section 2).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write PROPOSALS.jsonl.")],
     model: Annotated[
         Path | None, typer.Option("--model", help="A classifier saved by `transcode train`.")

@@ -1,4 +1,4 @@
-"""Cross-analysis frequencies: memberships and cases in, the CONTRACT section 6 result out.
+"""Cross-analysis frequencies: memberships and cases in, the result document (docs/formats.md section 6) out.
 
 Pure: the store and the CSV command both hand in plain data. Counting follows
 cqr/rules.md R2: a category's frequency is the number of distinct cases in it
@@ -167,7 +167,7 @@ def cross_analysis(
     cases: Mapping[str, Mapping[str, str]],
     options: CrossOptions | None = None,
 ) -> dict:
-    """The CONTRACT section 6 document for these memberships over this sample of cases."""
+    """The docs/formats.md section 6 document for these memberships over this sample of cases."""
     options = options or CrossOptions()
     memberships = list(memberships)
     check_inputs(memberships, cases, options)

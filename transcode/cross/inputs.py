@@ -81,7 +81,7 @@ def store_cross_analysis(
     cases: Mapping[str, Mapping[str, str]] | None = None,
     cases_source: str | None = None,
 ) -> dict:
-    """The cross-analysis (CONTRACT section 6) of the store's consensus core ideas x categories.
+    """The cross-analysis (docs/formats.md section 6) of the store's consensus core ideas x categories.
 
     The sample is every case in the store, or ``cases`` (a CASES.csv read from ``cases_source``);
     ``compare`` holds ``--compare`` specs, read as :func:`transcode.cross.io.parse_compare` does

@@ -108,7 +108,7 @@ def categories_table(store: Store) -> pd.DataFrame:
 
 
 def cross_table(store: Store, compare: Sequence[str] = ()) -> pd.DataFrame:
-    """The cross-analysis (CONTRACT section 6) as one row per (sub)category, comparisons as columns.
+    """The cross-analysis (docs/formats.md section 6) as one row per (sub)category, comparisons as columns.
 
     ``compare`` holds ``--compare`` specs as ``transcode cross`` reads them: ``ATTR`` compares
     ``high`` with ``low``, ``ATTR=A:B`` other values.

@@ -126,7 +126,7 @@ def _here(transcripts, encoder, known_names, on_case) -> Iterator[CaseResult]:
 
 
 def write_proposals(path: str | Path, records: Iterable[dict]) -> Path:
-    """PROPOSALS.jsonl (CONTRACT section 3): one JSON object per unit; the file appears only complete."""
+    """PROPOSALS.jsonl (docs/formats.md section 3), one JSON object per unit; it appears only complete."""
     import json
 
     path = Path(path)

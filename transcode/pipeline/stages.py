@@ -166,7 +166,7 @@ def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
 
 
 def contract_record(unit: ThoughtUnit, proposal) -> dict:
-    """One line of PROPOSALS.jsonl (CONTRACT section 3)."""
+    """One line of PROPOSALS.jsonl (docs/formats.md section 3)."""
     return {
         "case": unit.case,
         "unit": unit.unit_id,
