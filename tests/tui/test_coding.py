@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 from sqlalchemy import func, select
 
-from tests.support.stores import build_store, suggested_codes
+from tests.support.stores import suggested_codes
 from tests.support.tui import SIZE, screen_text, settle
 from transcode.coding import independent, queue
 from transcode.coding.codes import Decision
@@ -17,13 +17,6 @@ from transcode.store.schema import CodeDecision
 from transcode.tui.app import CodingScreen, TranscodeApp
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture()
-def store(tmp_path):
-    s = build_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 def coding_screen(app) -> CodingScreen:

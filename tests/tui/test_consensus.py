@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from tests.support.stores import build_store
 from tests.support.tui import SIZE, screen_text, settle
 from transcode.agreement import agreement_report
 from transcode.coding import audit
@@ -14,13 +13,6 @@ from transcode.store.schema import Case, CoreIdea
 from transcode.tui.app import AuditScreen, ConsensusScreen, TranscodeApp
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture()
-def store(tmp_path):
-    s = build_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 async def code_all(store, judge: str, keys: list[str]) -> None:

@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from tests.support.stores import MODEL, build_store, suggested_codes
+from tests.support.stores import MODEL, suggested_codes
 from tests.support.tui import SIZE, screen_text, settle
 from transcode.classify.retrain import RETRAIN_EVERY
 from transcode.coding import queue
@@ -18,13 +18,6 @@ from transcode.coding.independent import judge_codes
 from transcode.tui.app import TranscodeApp
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
-
-
-@pytest.fixture()
-def store(tmp_path):
-    s = build_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 async def test_the_model_retrains_on_consensus_in_the_background(store, tmp_path):

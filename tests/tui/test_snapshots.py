@@ -6,21 +6,11 @@ and look at the SVGs under ``tests/__snapshots__/`` before committing them.
 
 from __future__ import annotations
 
-import pytest
-
-from tests.support.stores import build_store
 from transcode.coding import audit, independent, queue
 from transcode.coding.codes import Decision
 from transcode.tui.app import TranscodeApp
 
 SIZE = (80, 24)
-
-
-@pytest.fixture()
-def store(tmp_path):
-    s = build_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 async def settled(pilot) -> None:
