@@ -21,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from transcode.errors import InputError
+from transcode.files import create_private_file, ensure_folder
 from transcode.verified import (
     MINILM_SAFETENSORS_SHA256,
     STATIC_FILE_HASHES,
@@ -91,12 +92,15 @@ def _load_sentence_transformer(model_dir: str, device: str | None):
 class EmbeddingCache:
     """Vectors keyed by (model id, sha256 of the text), in a small SQLite file.
 
-    Re-running on unchanged units costs a lookup instead of a forward pass.
+    Re-running on unchanged units costs a lookup instead of a forward pass. The vectors encode
+    research text, so the folder is made 0700 and the file 0600 (SQLite gives its -wal and -shm
+    files the file's mode); a stricter umask wins.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.path.parent)
+        create_private_file(self.path)
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(

@@ -41,6 +41,60 @@ def ensure_folder(path: str | Path) -> Path:
     return folder
 
 
+def create_private_file(path: str | Path) -> Path:
+    """Create ``path`` empty and private (0600 unless the umask is stricter) if it does not exist;
+    an existing file keeps its mode. For files others then open and fill (SQLite databases)."""
+    path = Path(path)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE))
+    except FileExistsError:
+        pass
+    except OSError as err:
+        raise InputError(f"cannot create: {err.strerror or err}", str(path)) from None
+    return path
+
+
+def _probe(folder: Path, target: Path) -> None:
+    """Make and remove a temporary file in ``folder``: the one sure test that it takes new files
+    (permissions, a read-only filesystem, quotas), also for root, for whom ``os.access`` says yes."""
+    try:
+        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".transcode-probe.", suffix=".tmp")
+    except OSError as err:
+        raise InputError(f"cannot write here: {err.strerror or err}", str(target)) from None
+    os.close(handle)
+    Path(temporary).unlink(missing_ok=True)
+
+
+def check_output_file(path: str | Path, *, make_folder: bool = False) -> Path:
+    """Refuse, before any work, a file output that could not be written: a folder given as the
+    file, a missing (unless ``make_folder``: it will be created) or unwritable folder. A full disk
+    can only show while writing: the atomic writer then removes its temporary file."""
+    target = Path(path)
+    if target.is_dir():
+        raise InputError("is a folder; give a file name", str(target))
+    if make_folder:
+        check_output_folder(target.parent)
+        return target
+    if not target.parent.is_dir():
+        what = "is not a folder" if target.parent.exists() else "folder does not exist"
+        raise InputError(what, str(target.parent))
+    _probe(target.parent, target)
+    return target
+
+
+def check_output_folder(path: str | Path) -> Path:
+    """Refuse, before any work, an output folder that is a file or cannot be created or written.
+    Nothing is created here: the folder is made (private) when the outputs are written."""
+    folder = Path(path)
+    cursor = folder
+    while not cursor.exists() and cursor != cursor.parent:
+        cursor = cursor.parent
+    if not cursor.is_dir():
+        raise InputError("is a file, not a folder", str(cursor))
+    _probe(cursor, folder)
+    return folder
+
+
 @contextmanager
 def atomic_writer(path: str | Path, *, binary: bool = False, newline: str | None = None) -> Iterator[IO[Any]]:
     """A handle on a private temporary file beside ``path`` that becomes ``path`` when the block ends.

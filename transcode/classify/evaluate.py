@@ -20,6 +20,7 @@ learning), from the training cases of each fold.
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -40,6 +41,7 @@ from transcode.classify.examples import LabelledUnit, label_matrix
 from transcode.classify.trained import fit_vectors
 from transcode.classify.zeroshot import ZeroShotClassifier, encode_units, suggestion_mask
 from transcode.codebook import Codebook
+from transcode.files import ensure_folder, write_atomic
 
 #: Units of the first labelled batch of the active-learning curve (then the most uncertain are added).
 ACTIVE_SEED_SIZE = 10
@@ -400,8 +402,9 @@ def plot_learning_curves(report: dict, path: str | Path) -> Path:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
+    picture = io.BytesIO()
+    fig.savefig(picture, format="png", dpi=120)
     plt.close(fig)
-    return path
+    path = Path(path)
+    ensure_folder(path.parent)
+    return write_atomic(path, picture.getvalue())

@@ -17,10 +17,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
+from safetensors.numpy import save as save_tensors
 
 from transcode.codebook import Codebook, parse_codebook
 from transcode.errors import InputError
+from transcode.files import PRIVATE_FOLDER, check_output_folder, ensure_folder, write_atomic
 
 FORMAT = "transcode-domain-model"
 FORMAT_VERSION = 1
@@ -71,14 +73,36 @@ def encoder_spec(encoder) -> dict:
     }
 
 
-def save_model(model, path: str | Path) -> Path:
-    """Write the model folder atomically (a temporary folder renamed into place)."""
+MODEL_FILES = ("model.json", "weights.safetensors", "MODEL_CARD.md")
+
+
+def check_model_folder(path: str | Path) -> Path:
+    """Refuse, before training, a ``--out`` that could not take a model: a file, an unwritable place,
+    or a folder holding anything but an earlier model (it is replaced whole, so it must be one)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_output_folder(path)
+    if path.is_dir():
+        others = sorted(p.name for p in path.iterdir() if p.name not in MODEL_FILES)
+        if others:
+            raise InputError(
+                f"holds other files ({', '.join(others[:3])}); a model replaces its folder whole: "
+                "give a new folder",
+                str(path),
+            )
+    return path
+
+
+def save_model(model, path: str | Path) -> Path:
+    """Write the model folder atomically (a private temporary folder renamed into place).
+
+    The folder is 0700 and its files 0600 (a stricter umask wins); an earlier model there is
+    replaced only once the new one is complete."""
+    path = check_model_folder(path)
+    ensure_folder(path.parent)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     vocabulary_text, idf_text, vocabulary_question, idf_question = model.lexical.state
     try:
-        save_file(
+        weights = save_tensors(
             {
                 "idf_text": idf_text,
                 "idf_question": idf_question,
@@ -88,9 +112,9 @@ def save_model(model, path: str | Path) -> Path:
                 "thresholds": model.thresholds.astype(np.float32),
                 "positives": model.positives.astype(np.int64),
                 "learned": model.learned.astype(np.uint8),
-            },
-            str(staging / "weights.safetensors"),
+            }
         )
+        write_atomic(staging / "weights.safetensors", weights)
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -110,20 +134,35 @@ def save_model(model, path: str | Path) -> Path:
         }
         reloaded = _arrays(staging / "weights.safetensors")
         meta["version"] = _version(reloaded)
-        (staging / "model.json").write_text(
-            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        (staging / "MODEL_CARD.md").write_text(model_card(meta, reloaded), encoding="utf-8")
-        staging.chmod(0o755)
-        for item in staging.iterdir():
-            item.chmod(0o644)
+        write_atomic(staging / "model.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(staging / "MODEL_CARD.md", model_card(meta, reloaded))
+        staging.chmod(PRIVATE_FOLDER & ~_umask())
+        earlier = None
         if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging, path)
+            earlier = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, earlier / "model")
+        try:
+            os.replace(staging, path)
+        except BaseException:
+            if earlier is not None:
+                os.replace(earlier / "model", path)
+            raise
+        finally:
+            if earlier is not None:
+                shutil.rmtree(earlier, ignore_errors=True)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"cannot write the model: {err.strerror or err}", str(path)) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def _umask() -> int:
+    current = os.umask(0o077)
+    os.umask(current)
+    return current
 
 
 def _arrays(weights: Path) -> dict[str, np.ndarray]:

@@ -42,13 +42,47 @@ def _register() -> None:
         _registered = True
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
+#: Options and environment variables whose values are secret, or hold one (a database password).
+_SECRET_OPTIONS = ("--db", "--key-passphrase")
+_SECRET_ENV = ("TRANSCODE_DB", "TRANSCODE_KEY_PASSPHRASE")
 
 
-def _usage_error(err: typer.TyperException) -> int:
+def _secrets(args: Sequence[str]) -> list[str]:
+    """The secrets this run was given: database passwords and key passphrases, as typed and quoted."""
+    from urllib.parse import quote, unquote
+
+    values = [os.environ.get(name, "") for name in _SECRET_ENV]
+    for index, arg in enumerate(args):
+        option, equals, inline = arg.partition("=")
+        if option in _SECRET_OPTIONS:
+            values.append(inline if equals else (args[index + 1] if index + 1 < len(args) else ""))
+    found = set()
+    for value in filter(None, values):
+        if "://" not in value:
+            found.add(value)
+            continue
+        userinfo = value.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
+        password = userinfo.partition(":")[2]
+        found.update({password, unquote(password), quote(unquote(password), safe="")})
+        for pair in value.partition("?")[2].split("&"):
+            key, _, secret = pair.partition("=")
+            if "password" in key.lower():
+                found.update({secret, unquote(secret)})
+    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+
+
+def _one_line(text: str, secrets: Sequence[str] = ()) -> str:
+    """One line for the user, with any secret this run was given masked (a safety net: messages
+    already name stores by their public URL)."""
+    line = " ".join(str(text).split())
+    for secret in secrets:
+        line = line.replace(secret, "***")
+    return line
+
+
+def _usage_error(err: typer.TyperException, secrets: Sequence[str]) -> int:
     """Click's usage errors (Typer bundles its own click, so these are TyperExceptions)."""
-    message = _one_line(err.format_message())
+    message = _one_line(err.format_message(), secrets)
     if not message:  # a command group called bare: Typer has printed its help already
         return 2
     ctx = getattr(err, "ctx", None)
@@ -64,12 +98,14 @@ def _usage_error(err: typer.TyperException) -> int:
 def run(args: Sequence[str] | None = None) -> int:
     """Run the command line on ``args`` (default: ``sys.argv[1:]``); the exit code, nothing raised."""
     _register()
+    args = list(args) if args is not None else sys.argv[1:]
+    secrets = _secrets(args)
     try:
         # Without standalone mode click returns the code of a typer.Exit instead of exiting.
-        code = app(args=list(args) if args is not None else None, prog_name=PROG, standalone_mode=False)
+        code = app(args=args, prog_name=PROG, standalone_mode=False)
         return code if isinstance(code, int) else 0
     except TranscodeError as err:
-        print(f"{PROG}: error: {_one_line(str(err))}", file=sys.stderr)
+        print(f"{PROG}: error: {_one_line(str(err), secrets)}", file=sys.stderr)
         return err.exit_code
     except typer.Exit as done:
         return done.exit_code
@@ -77,7 +113,7 @@ def run(args: Sequence[str] | None = None) -> int:
         print(f"{PROG}: aborted", file=sys.stderr)
         return 1
     except typer.TyperException as err:
-        return _usage_error(err)
+        return _usage_error(err, secrets)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
     except KeyboardInterrupt:
@@ -88,7 +124,7 @@ def run(args: Sequence[str] | None = None) -> int:
             raise
         name = type(err).__name__
         print(
-            f"{PROG}: internal error: {name}: {_one_line(str(err))} "
+            f"{PROG}: internal error: {name}: {_one_line(str(err), secrets)} "
             f"(a bug: please report it; {DEBUG_ENV}=1 shows the traceback)",
             file=sys.stderr,
         )

@@ -9,6 +9,7 @@ import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
 from transcode.errors import InputError
+from transcode.files import check_output_file
 
 REPORT_SUFFIXES = (".html", ".htm", ".md")
 
@@ -122,14 +123,10 @@ def _store_ratings(db: str):
 
     with open_store(db) as store:
         records = ratings_records(store)
+        label = store.label
     if not records:
-        raise InputError(f"no judge has coded a unit yet in the store {db}")
-    return ratings_from_records(records, source=db)
-
-
-def _writable(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise InputError("folder does not exist", str(path.parent))
+        raise InputError(f"no judge has coded a unit yet in the store {label}")
+    return ratings_from_records(records, source=label)
 
 
 def _ratings_report(
@@ -146,7 +143,7 @@ def _ratings_report(
 
     for target in (csv_out, report_out):
         if target is not None:
-            _writable(target)
+            check_output_file(target)
     with err_console.status(
         f"Computing agreement for {len(ratings.units)} units, {len(ratings.judges)} judges"
     ):

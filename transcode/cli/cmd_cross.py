@@ -23,7 +23,7 @@ from transcode.cross.io import (
 )
 from transcode.cross.labels import PROFILES, Profile, custom_profile, parse_fraction
 from transcode.errors import InputError
-from transcode.files import read_yaml, write_atomic
+from transcode.files import check_output_file, read_yaml, write_atomic
 
 FORMATS = ("table", "csv", "markdown", "docx")
 _SUFFIX_FORMATS = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".docx": "docx"}
@@ -90,6 +90,11 @@ def cross(
         raise InputError("--cases CASES.csv is required with a memberships file", str(memberships))
     options = _options(compare or [], meaningful, difference_rule, profile, bands, rare)
     fmt = _format(output_format, out, as_json)
+    for target in (out, chart):
+        if target is not None:
+            check_output_file(target)
+    if out is not None and chart is not None and out.resolve() == chart.resolve():
+        raise InputError("--out and --chart name the same file", str(out))
 
     if memberships is None:
         result = _from_store(db, cases, options)
@@ -139,9 +144,9 @@ def _from_store(db: str, cases: Path | None, options: CrossOptions) -> dict:
     from transcode.cross.inputs import store_cross_analysis
     from transcode.store import open_store
 
-    source = str(cases) if cases is not None else db
     case_table = read_cases(cases) if cases is not None else None
     with open_store(db) as store:
+        source = str(cases) if cases is not None else store.label
         try:
             return store_cross_analysis(store, options, cases=case_table, cases_source=source)
         except InputError as err:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from transcode.cli.common import JsonOption, emit_json, err_console, progress_bar
-from transcode.files import ensure_folder, write_atomic
+from transcode.files import check_output_folder, ensure_folder, write_atomic
 
 DEMO_CURVE_SIZES = (10, 25, 50, 100, 200, 400, 100000)
 ANNOMI_CURVE_SIZES = (25, 50, 100, 200, 400, 800, 1600, 3200, 100000)
@@ -58,6 +58,7 @@ def evaluate(
     from transcode.codebook import load_codebook
     from transcode.embed import StaticEncoder, make_encoder
 
+    check_output_folder(out)
     book = load_codebook(codebook)
     units = load_gold_units(gold, transcripts)
     unknown = sorted({d for u in units for d in u.domains} - set(book.domain_ids))
@@ -93,6 +94,7 @@ def evaluate(
                 on_progress=bar.advance,
             )
         if curves:
+            ensure_folder(out)
             slug = corpus.name.split(" ")[0]
             report["learning_curve_png"] = str(
                 plot_learning_curves(report, out / f"learning-curve-{slug}.png")

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 
 from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
-from transcode.files import write_atomic
+from transcode.files import check_output_file, check_output_folder, write_atomic
 
 
 class ExportFormat(StrEnum):
@@ -49,6 +49,10 @@ def export(
 
     for spec in compare or ():
         parse_compare(spec)  # a malformed spec stops before any work
+    if fmt == ExportFormat.csv:
+        check_output_folder(out)
+    else:
+        check_output_file(out)
 
     with open_store(db) as store:
         if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
@@ -70,7 +74,7 @@ def export(
     if json_out:
         emit_json(document)
     else:
-        err_console.print(f"[green]wrote[/] {out} ({fmt.value})")
+        err_console.print(f"wrote {out} ({fmt.value})", markup=False, highlight=False)
 
 
 def import_qdpx(
@@ -90,13 +94,16 @@ def import_qdpx(
         bar.advance()
         with open_store(db, create=True, project=snapshot.name) as store:
             summary = write_snapshot(store, snapshot)
+            label = store.label
         bar.advance()
     if json_out:
-        emit_json({"db": db, **summary})
+        emit_json({"db": label, **summary})
     else:
         err_console.print(
-            f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
-            f"{summary['codes']} codes, judges {', '.join(summary['judges']) or 'none'} into {db}"
+            f"imported {summary['units']} units of {summary['cases']} cases, "
+            f"{summary['codes']} codes, judges {', '.join(summary['judges']) or 'none'} into {label}",
+            markup=False,
+            highlight=False,
         )
 
 
@@ -110,12 +117,13 @@ def import_qdc(
 
     from transcode.exchange import refi
 
+    check_output_file(out)
     codebook = refi.read_qdc(file)
     write_atomic(out, yaml.safe_dump(codebook.to_dict(), sort_keys=False, allow_unicode=True))
     if json_out:
         emit_json({"out": str(out), "domains": codebook.domain_ids})
     else:
-        err_console.print(f"[green]wrote[/] {out} ({len(codebook.domains)} domains)")
+        err_console.print(f"wrote {out} ({len(codebook.domains)} domains)", markup=False, highlight=False)
 
 
 def register(app: typer.Typer) -> None:

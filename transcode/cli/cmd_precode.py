@@ -24,6 +24,7 @@ from transcode.cli.common import (
     read_known_names,
 )
 from transcode.errors import InputError
+from transcode.files import check_output_file
 
 
 def precode(
@@ -71,6 +72,7 @@ def precode(
         raise InputError("give either --workers or --dask, not both")
     if workers is not None and workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
+    check_output_file(out, make_folder=True)
     book = load_codebook(codebook)
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
     known = read_known_names(names)
@@ -96,9 +98,9 @@ def precode(
         classifier = load_classifier(book, model, encoder=encoder)
         with progress_bar("de-identify + split + embed + propose", len(transcripts)) as bar:
             run = precode(transcripts, classifier, known_names=known, client=client, on_case=bar.advance)
-        write_proposals(out, run.records)
-        if target_store is not None:
-            save_run(target_store, book, run)
+        # The store's one transaction runs once the file is complete: both appear, or neither.
+        loaded = target_store
+        write_proposals(out, run.records, also=(lambda: save_run(loaded, book, run)) if loaded else None)
     summary = run.summary()
     if json_out:
         emit_json({"out": str(out), "units": len(run.records), "cases": summary})

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -39,10 +40,13 @@ def init(
     with open_store(db, create=True, project=name) as store:
         version = store.save_codebook(book) if book else None
         project = store.status().project
+        label = store.label
     if json_out:
-        emit_json({"db": db, "project": project, "codebook_version": version})
+        emit_json({"db": label, "project": project, "codebook_version": version})
     else:
-        err_console.print(f"[green]store ready[/] at {db}" + (f" (codebook v{version})" if version else ""))
+        err_console.print(
+            f"store ready at {label}" + (f" (codebook v{version})" if version else ""), markup=False
+        )
 
 
 def import_(
@@ -58,7 +62,7 @@ def import_(
     other_speakers: OtherSpeakersOption = "error",
     json_out: JsonOption = False,
 ) -> None:
-    """De-identify, split and load transcripts into the store (one transaction per transcript)."""
+    """De-identify, split and load transcripts into the store: one transaction, all of them or none."""
     from transcode.codebook import load_codebook
     from transcode.cross.io import read_cases
     from transcode.pipeline import prepare, read_all
@@ -71,11 +75,9 @@ def import_(
     with open_store(db) as store:
         with progress_bar("de-identify + split", len(transcripts)) as bar:
             prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
-        if book:
-            store.save_codebook(book)
-        results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
-        if attributes:
-            store.set_case_attributes(attributes)
+        results = store.import_cases(
+            [(c.transcript, c.units) for c in prepared], codebook=book, attributes=attributes
+        )
     summary = [
         {
             "case": c.transcript.case,
@@ -92,7 +94,7 @@ def import_(
     for column in ("case", "units", "replacements", "result"):
         table.add_column(column)
     for row in summary:
-        table.add_row(*(str(row[k]) for k in ("case", "units", "replacements", "result")))
+        table.add_row(*(Text(str(row[k])) for k in ("case", "units", "replacements", "result")))
     err_console.print(table)
 
 
@@ -102,10 +104,11 @@ def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
 
     with open_store(db) as store:
         state = store.status()
+        label = store.label
     if json_out:
         emit_json(state.as_dict())
         return
-    table = Table(title=f"{state.project} ({db})")
+    table = Table(title=Text(f"{state.project} ({label})"))
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in [

@@ -49,12 +49,14 @@ def train(
 ) -> None:
     """Train on consensus codes (--db, never one judge's codes) or on gold units (--gold)."""
     from transcode.classify.examples import consensus_examples, load_gold_units
+    from transcode.classify.persist import check_model_folder
     from transcode.classify.trained import save_model
     from transcode.classify.trained import train as fit
     from transcode.codebook import load_codebook
     from transcode.embed import make_encoder
     from transcode.errors import InputError
 
+    check_model_folder(out)
     if gold is not None:
         if codebook is None:
             raise InputError("--gold needs --codebook")
@@ -64,15 +66,16 @@ def train(
     else:
         from transcode.store import open_store
 
-        store = open_store(db)
-        stored = load_codebook(codebook) if codebook else store.codebook()
-        if stored is None:
-            raise InputError("the store holds no codebook; pass --codebook")
-        book = stored
-        examples = consensus_examples(store)
-        source = f"consensus codes in {db}"
-        if not examples:
-            raise InputError(f"no consensus codes in {db} yet: nothing to train on")
+        given = load_codebook(codebook) if codebook else None
+        with open_store(db) as store:
+            stored = given or store.codebook()
+            if stored is None:
+                raise InputError("the store holds no codebook; pass --codebook")
+            book = stored
+            examples = consensus_examples(store)
+            if not examples:
+                raise InputError(f"no consensus codes in {store.label} yet: nothing to train on")
+            source = f"consensus codes in {store.label}"
     unknown = sorted({d for e in examples for d in e.domains} - set(book.domain_ids))
     if unknown:
         raise InputError(f"confirmed codes use domains not in the codebook: {unknown}")

@@ -123,7 +123,7 @@ def opened_store(db: str) -> Iterator[Store]:
         try:
             yield store
         except InputError as err:
-            raise err.at(path=err.path or db) from None
+            raise err.at(path=err.path or store.label) from None
 
 
 def done(as_json: bool, document: dict, message: str) -> None:

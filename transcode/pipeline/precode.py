@@ -125,20 +125,29 @@ def _here(transcripts, encoder, known_names, on_case) -> Iterator[CaseResult]:
             on_case(1)
 
 
-def write_proposals(path: str | Path, records: Iterable[dict]) -> Path:
-    """PROPOSALS.jsonl (docs/formats.md section 3), one JSON object per unit; it appears only complete."""
+def write_proposals(
+    path: str | Path, records: Iterable[dict], *, also: Callable[[], object] | None = None
+) -> Path:
+    """PROPOSALS.jsonl (docs/formats.md section 3), one JSON object per unit; it appears only complete.
+
+    ``also`` (loading the run into a store) runs once the file is written in full, before it takes
+    its name: if it fails, no file appears; if it succeeds, only the rename is left to do.
+    """
     import json
 
     path = Path(path)
     ensure_folder(path.parent)
     with atomic_writer(path) as stream:
         stream.writelines(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
+        stream.flush()
+        if also is not None:
+            also()
     return path
 
 
 def save_run(store: Store, codebook: Codebook, run: PrecodeRun) -> None:
-    """Load the run into the store: the codebook, each case's transcript and units, the proposals."""
-    store.save_codebook(codebook)
-    for case in run.cases:
-        store.import_transcript(case.transcript, case.units)
-    store.save_proposals(run.proposals)
+    """Load the run into the store in one transaction: the codebook, every case's transcript and
+    units, the proposals; all of it or nothing."""
+    store.import_cases(
+        [(case.transcript, case.units) for case in run.cases], codebook=codebook, proposals=run.proposals
+    )

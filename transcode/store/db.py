@@ -8,27 +8,62 @@ from urllib.parse import unquote
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from transcode.errors import InputError, StoreWriteError
+from transcode.files import create_private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+#: Query parameters that carry a secret (libpq and psycopg accept a password there too).
+_SECRET_QUERY_KEYS = ("password", "sslpassword", "passphrase", "secret", "token")
+
+
+def public_url(url: str | URL) -> str:
+    """The store's URL with every secret masked: what is shown, logged or recorded (model cards).
+
+    The password becomes ``***`` (SQLAlchemy's ``hide_password``), and so does any password-like
+    query parameter; a string that is not a URL at all shows only its scheme.
+    """
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except Exception:
+        scheme = str(url).split("://", 1)[0] if "://" in str(url) else ""
+        return f"{scheme}://***" if scheme and scheme.isascii() and scheme.isprintable() else "***"
+    masked = {
+        key: ("***" if any(word in key.lower() for word in _SECRET_QUERY_KEYS) else value)
+        for key, value in parsed.query.items()
+    }
+    return unquote(parsed.set(query=masked).render_as_string(hide_password=True))
 
 
 def make_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except Exception:
-        raise InputError(f"not a database URL: {url!r}") from None
-    if parsed.get_backend_name() == "sqlite":
-        database = sqlite_file(parsed)
-        if database is not None and not database.parent.exists():
-            raise InputError(f"folder for the database does not exist: {database.parent}")
-        engine = create_engine(url, connect_args={"timeout": 30})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
+        raise InputError(
+            f"not a database URL: {public_url(url)} (expected sqlite:///FILE or postgresql+psycopg://...)"
+        ) from None
+    try:
+        if parsed.get_backend_name() == "sqlite":
+            database = sqlite_file(parsed)
+            if database is not None and not database.parent.exists():
+                raise InputError(f"folder for the database does not exist: {database.parent}")
+            if database is not None and database.is_dir():
+                raise InputError(f"the database is a folder, not a file: {database}")
+            engine = create_engine(parsed, connect_args={"timeout": 30})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(parsed, pool_pre_ping=True)
+    except (ArgumentError, NoSuchModuleError, ImportError) as err:
+        reason = "unknown database scheme" if isinstance(err, NoSuchModuleError) else "unusable database URL"
+        raise InputError(
+            f"{reason} {parsed.drivername!r} in {public_url(parsed)} "
+            "(expected sqlite:///FILE or postgresql+psycopg://...)"
+        ) from None
     event.listen(engine, "handle_error", _unwritable_store)
     return engine
 
@@ -54,7 +89,7 @@ def _unwritable_store(context) -> None:
         text = str(original).lower()
         reason = next((r for needle, r in _SQLITE_UNWRITABLE.items() if needle in text), None)
     if reason is not None:
-        url = unquote(context.engine.url.render_as_string(hide_password=True)) if context.engine else "?"
+        url = public_url(context.engine.url) if context.engine else "?"
         raise StoreWriteError(f"cannot write to the store {url}: {reason}") from original
 
 
@@ -66,6 +101,15 @@ def sqlite_file(url) -> Path | None:
     if database.startswith("file:") and url.query.get("uri") in ("true", "1"):
         return Path(database.removeprefix("file:"))
     return Path(database)
+
+
+def create_sqlite_file(database: Path) -> None:
+    """Create a new SQLite store file private to its owner (0600 unless the umask is stricter).
+
+    SQLite gives the store's ``-wal`` and ``-shm`` files the mode of the store file, so they are
+    private too. An existing file keeps its mode.
+    """
+    create_private_file(database)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import NamedTuple
 
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from transcode.classify import UnitProposal
@@ -153,27 +153,41 @@ def open_store(
     url: str, *, create: bool = False, project: str = "transcode project", migrate: bool = True
 ) -> Store:
     """Open the store at ``url``: with ``create``, initialise it; unless ``migrate`` is False, bring its
-    schema up to date. Without ``migrate`` a store at an older schema is refused, not changed."""
+    schema up to date. Without ``migrate`` a store at an older schema is refused, not changed.
+
+    Every message names the store by :func:`~transcode.store.db.public_url` (no password)."""
     engine = db.make_engine(url)
+    label = db.public_url(engine.url)
     database = db.sqlite_file(engine.url) if engine.url.get_backend_name() == "sqlite" else None
     if not create and database is not None and not database.exists():
-        raise InputError(f"no transcode store at {url}; run `transcode init` first")
+        raise InputError(f"no transcode store at {label}; run `transcode init` first")
     try:
+        if database is not None and create:
+            db.create_sqlite_file(database)
         if not create and not db.is_initialised(engine):
-            raise InputError(f"no transcode store at {url}; run `transcode init` first")
+            raise InputError(f"no transcode store at {label}; run `transcode init` first")
         if create or migrate:
             db.migrate(engine)
         elif db.schema_revision(engine) != db.head_revision():
             raise StoreError(
-                f"the store at {url} has an older schema ({db.schema_revision(engine) or 'none'}); "
+                f"the store at {label} has an older schema ({db.schema_revision(engine) or 'none'}); "
                 "`transcode init --db URL` upgrades it"
             )
-    except OperationalError as err:
-        raise InputError(f"cannot open store {url}: {err.orig}") from None
+    except DBAPIError as err:
+        engine.dispose()
+        raise InputError(f"cannot open store {label}: {_first_line(err.orig)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
     store = Store(engine)
     if create:
         store.ensure_project(project)
     return store
+
+
+def _first_line(error: object) -> str:
+    lines = str(error).strip().splitlines()
+    return lines[0] if lines else type(error).__name__
 
 
 class Store:
@@ -182,6 +196,8 @@ class Store:
     def __init__(self, engine: Engine):
         self.engine = engine
         self.sessions = db.session_factory(engine)
+        #: How the store is named to people and in records (model cards): its URL without secrets.
+        self.label = db.public_url(engine.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -214,25 +230,28 @@ class Store:
     def save_codebook(self, codebook: Codebook) -> int:
         """Store the codebook; a changed codebook becomes a new version. Returns the version."""
         with self.sessions.begin() as s:
-            project_id = self.project_id(s)
-            latest = s.scalars(
-                select(CodebookVersion)
-                .where(CodebookVersion.project_id == project_id)
-                .order_by(CodebookVersion.version.desc())
-            ).first()
-            if latest is not None and latest.fingerprint == codebook.fingerprint():
-                return latest.version
-            version = 1 if latest is None else latest.version + 1
-            s.add(
-                CodebookVersion(
-                    project_id=project_id,
-                    version=version,
-                    name=codebook.name,
-                    fingerprint=codebook.fingerprint(),
-                    body=codebook.to_dict(),
-                )
+            return self._save_codebook(s, codebook)
+
+    def _save_codebook(self, s: Session, codebook: Codebook) -> int:
+        project_id = self.project_id(s)
+        latest = s.scalars(
+            select(CodebookVersion)
+            .where(CodebookVersion.project_id == project_id)
+            .order_by(CodebookVersion.version.desc())
+        ).first()
+        if latest is not None and latest.fingerprint == codebook.fingerprint():
+            return latest.version
+        version = 1 if latest is None else latest.version + 1
+        s.add(
+            CodebookVersion(
+                project_id=project_id,
+                version=version,
+                name=codebook.name,
+                fingerprint=codebook.fingerprint(),
+                body=codebook.to_dict(),
             )
-            return version
+        )
+        return version
 
     def codebook(self) -> Codebook | None:
         with self.session() as s:
@@ -246,46 +265,79 @@ class Store:
         Re-importing identical content is a no-op; a case already holding a
         different transcript is an error rather than a silent duplicate.
         """
-        content_hash = transcript_hash((t.label, t.text) for t in transcript.turns)
         with self.sessions.begin() as s:
-            project_id = self.project_id(s)
-            case = s.scalars(
-                select(Case).where(Case.project_id == project_id, Case.key == transcript.case)
-            ).first()
-            if case is None:
-                case = Case(project_id=project_id, key=transcript.case, attributes={})
-                s.add(case)
-                s.flush()
-            existing = s.scalars(select(TranscriptRow).where(TranscriptRow.case_id == case.id)).all()
-            if any(t.content_hash == content_hash for t in existing):
-                return "unchanged"
-            if existing:
-                raise InputError(
-                    f"case {transcript.case!r} already has a different transcript in the store",
-                    transcript.source,
-                )
-            insert_transcript_rows(
-                s,
-                case.id,
-                source_name=transcript.source or transcript.case,
-                content_hash=content_hash,
-                metadata=transcript.metadata,
-                turns=[(t.speaker_role, t.label, t.text, t.line) for t in transcript.turns],
-                units=[
-                    UnitFields(u.unit_id, u.index, u.turn, u.start, u.end, u.text, u.question) for u in units
-                ],
+            return self._import_transcript(s, transcript, units)
+
+    def import_cases(
+        self,
+        cases: Sequence[tuple[Transcript, Sequence[ThoughtUnit]]],
+        *,
+        codebook: Codebook | None = None,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+        proposals: Mapping[str, UnitProposal] | None = None,
+    ) -> dict[str, str]:
+        """Load a batch (``import``, ``precode --store``) in one transaction: all of it or nothing.
+
+        The codebook, every case's transcript and units, the case attributes and the units'
+        proposals; any error (a case holding another transcript, a full disk) rolls back the
+        whole batch. Returns ``imported`` or ``unchanged`` per case.
+        """
+        keys = [t.case for t, _ in cases]
+        twice = sorted({k for k in keys if keys.count(k) > 1})
+        if twice:
+            sources = [t.source for t, _ in cases if t.case == twice[0]]
+            raise InputError(f"case {twice[0]!r} comes from two transcripts: {', '.join(map(str, sources))}")
+        with self.sessions.begin() as s:
+            if codebook is not None:
+                self._save_codebook(s, codebook)
+            results = {t.case: self._import_transcript(s, t, units) for t, units in cases}
+            if attributes:
+                self._set_case_attributes(s, attributes)
+            if proposals:
+                self._save_proposals(s, proposals)
+            return results
+
+    def _import_transcript(self, s: Session, transcript: Transcript, units: Sequence[ThoughtUnit]) -> str:
+        content_hash = transcript_hash((t.label, t.text) for t in transcript.turns)
+        project_id = self.project_id(s)
+        case = s.scalars(
+            select(Case).where(Case.project_id == project_id, Case.key == transcript.case)
+        ).first()
+        if case is None:
+            case = Case(project_id=project_id, key=transcript.case, attributes={})
+            s.add(case)
+            s.flush()
+        existing = s.scalars(select(TranscriptRow).where(TranscriptRow.case_id == case.id)).all()
+        if any(t.content_hash == content_hash for t in existing):
+            return "unchanged"
+        if existing:
+            raise InputError(
+                f"case {transcript.case!r} already has a different transcript in the store",
+                transcript.source,
             )
-            return "imported"
+        insert_transcript_rows(
+            s,
+            case.id,
+            source_name=transcript.source or transcript.case,
+            content_hash=content_hash,
+            metadata=transcript.metadata,
+            turns=[(t.speaker_role, t.label, t.text, t.line) for t in transcript.turns],
+            units=[UnitFields(u.unit_id, u.index, u.turn, u.start, u.end, u.text, u.question) for u in units],
+        )
+        return "imported"
 
     def set_case_attributes(self, attributes: Mapping[str, Mapping[str, str]]) -> None:
         with self.sessions.begin() as s:
-            project_id = self.project_id(s)
-            for key, values in attributes.items():
-                case = s.scalars(select(Case).where(Case.project_id == project_id, Case.key == key)).first()
-                if case is None:
-                    case = Case(project_id=project_id, key=key, attributes={})
-                    s.add(case)
-                case.attributes = {**(case.attributes or {}), **dict(values)}
+            self._set_case_attributes(s, attributes)
+
+    def _set_case_attributes(self, s: Session, attributes: Mapping[str, Mapping[str, str]]) -> None:
+        project_id = self.project_id(s)
+        for key, values in attributes.items():
+            case = s.scalars(select(Case).where(Case.project_id == project_id, Case.key == key)).first()
+            if case is None:
+                case = Case(project_id=project_id, key=key, attributes={})
+                s.add(case)
+            case.attributes = {**(case.attributes or {}), **dict(values)}
 
     def case_attributes(self) -> dict[str, dict[str, str]]:
         """Every case in the store with its attributes: the sample N the frequency labels count."""
@@ -311,26 +363,27 @@ class Store:
     def save_proposals(self, proposals: Mapping[str, UnitProposal]) -> int:
         """Replace the current proposals of the given units (keyed by unit id)."""
         with self.sessions.begin() as s:
-            keys = list(proposals)
-            rows = {
-                u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))
-            }
-            missing = [k for k in keys if k not in rows]
-            if missing:
-                raise StoreError(f"proposals for units not in the store: {missing[:3]}")
-            s.execute(delete(Proposal).where(Proposal.unit_id.in_(rows.values())))
-            s.add_all(
-                Proposal(
-                    unit_id=rows[k],
-                    domain=d,
-                    score=score,
-                    suggested=d in p.suggested,
-                    model_version=p.model_version,
-                )
-                for k, p in proposals.items()
-                for d, score in p.scores
+            return self._save_proposals(s, proposals)
+
+    def _save_proposals(self, s: Session, proposals: Mapping[str, UnitProposal]) -> int:
+        keys = list(proposals)
+        rows = {u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))}
+        missing = [k for k in keys if k not in rows]
+        if missing:
+            raise StoreError(f"proposals for units not in the store: {missing[:3]}")
+        s.execute(delete(Proposal).where(Proposal.unit_id.in_(rows.values())))
+        s.add_all(
+            Proposal(
+                unit_id=rows[k],
+                domain=d,
+                score=score,
+                suggested=d in p.suggested,
+                model_version=p.model_version,
             )
-            return len(keys)
+            for k, p in proposals.items()
+            for d, score in p.scores
+        )
+        return len(keys)
 
     def proposals(self, unit_key: str) -> list[tuple[str, float, bool]]:
         with self.session() as s:
