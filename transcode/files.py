@@ -135,6 +135,124 @@ def write_atomic(path: str | Path, content: str | bytes) -> Path:
     return Path(path)
 
 
+class BoundedZip:
+    """A zip archive read member by member within limits, so a small hostile file cannot take the
+    machine's memory or disk (a zip bomb): each member read must be at most ``max_member`` bytes
+    unpacked and at most ``max_ratio`` times its packed size (members under 1 MiB may pack
+    better), the members read together at most ``max_total``, the archive at most ``max_entries``.
+
+    The sizes are the archive's own, checked before a byte is unpacked; :mod:`zipfile` never
+    returns more than a member's declared size (and fails its CRC if the data disagree), so a
+    lying header gains nothing. Only the members asked for are unpacked, and :meth:`open`
+    streams. Every problem is an :class:`InputError` naming the file.
+    """
+
+    SMALL = 1 << 20
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        max_member: int = 64 << 20,
+        max_total: int = 256 << 20,
+        max_ratio: int = 100,
+        max_entries: int = 10_000,
+        kind: str = "zip archive",
+    ):
+        import zipfile
+
+        self.path = str(path)
+        self.kind = kind
+        self.max_member, self.max_total, self.max_ratio = max_member, max_total, max_ratio
+        self.read_so_far = 0
+        try:
+            self.archive = zipfile.ZipFile(path)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+            raise InputError(f"not a readable {kind} ({_reason(err)})", self.path) from None
+        if len(self.archive.infolist()) > max_entries:
+            self.archive.close()
+            raise InputError(f"{kind} holds more than {max_entries} entries: refused", self.path)
+
+    def __enter__(self) -> BoundedZip:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.archive.close()
+
+    def names(self) -> list[str]:
+        return self.archive.namelist()
+
+    def open(self, name: str) -> IO[bytes]:
+        """A stream of one member, after checking its size, its ratio and the running total."""
+        try:
+            info = self.archive.getinfo(name)
+        except KeyError:
+            raise InputError(f"not a readable {self.kind} (no {name})", self.path) from None
+        size, packed = info.file_size, max(info.compress_size, 1)
+        if size > self.max_member:
+            raise InputError(
+                f"{name} would unpack to {size:,} bytes (more than {self.max_member:,}): refused, "
+                "a possible zip bomb",
+                self.path,
+            )
+        if size > self.SMALL and size > self.max_ratio * packed:
+            raise InputError(
+                f"{name} is packed {size // packed}:1 (more than {self.max_ratio}:1): refused, "
+                "a possible zip bomb",
+                self.path,
+            )
+        self.read_so_far += size
+        if self.read_so_far > self.max_total:
+            raise InputError(
+                f"the members read would unpack to more than {self.max_total:,} bytes: refused, "
+                "a possible zip bomb",
+                self.path,
+            )
+        try:
+            return self.archive.open(info)
+        except (NotImplementedError, RuntimeError, ValueError, OSError) as err:
+            raise InputError(f"not a readable {self.kind} ({_reason(err)})", self.path) from None
+
+    def read(self, name: str) -> bytes:
+        import zipfile
+        import zlib
+
+        with self.open(name) as stream:
+            try:
+                return stream.read()
+            except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+                raise InputError(f"not a readable {self.kind} ({_reason(err)})", self.path) from None
+
+
+def _reason(err: BaseException) -> str:
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text[:120]}" if text else type(err).__name__
+
+
+#: What makes a spreadsheet read a cell as a formula (OWASP's list): =, +, -, @, tab, carriage return.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: Any) -> Any:
+    """A CSV cell a spreadsheet shows as text instead of running: text that starts like a formula
+    gets a leading ``'`` (which spreadsheets hide); numbers, and text that reads as a number
+    (``-0.5``), are left as they are. :func:`unquote_spreadsheet_text` undoes it on reading."""
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    try:
+        float(value)
+        return value
+    except ValueError:
+        return "'" + value
+
+
+def unquote_spreadsheet_text(value: str) -> str:
+    """The text :func:`spreadsheet_text` protected, as it was (a file transcode wrote, read back)."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_STARTS):
+        return value[1:]
+    return value
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")

@@ -82,7 +82,7 @@ def read_transcript(
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a regular file", str(path))
     if suffix == ".docx":
-        lines = _docx_paragraphs(path)
+        lines = docx_paragraphs(path)
         transcript = parse_text_lines(lines, roles, str(path), default_case=path.stem)
     else:
         text = read_text(path)
@@ -163,17 +163,85 @@ def _looks_like_speaker(label: str) -> bool:
     return len(words) <= 2 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
 
 
-def _docx_paragraphs(path: Path) -> list[str]:
-    import zipfile
+_OFFICE_DOCUMENT = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+)
+_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_W_BODY = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}body"
+_W_P = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"
+#: A .docx transcript's main part: a two-hour interview is about 1 MB of XML.
+DOCX_LIMITS = {"max_member": 64 << 20, "max_total": 80 << 20, "max_ratio": 100}
 
-    from docx import Document
-    from docx.opc.exceptions import PackageNotFoundError
+
+def docx_paragraphs(path: str | Path) -> list[str]:
+    """The text of each body paragraph of a .docx, as python-docx's ``Document.paragraphs`` gives it.
+
+    Only the package relationships and the main document part are unpacked, within the limits of
+    :class:`~transcode.files.BoundedZip` (a zip bomb is refused before it unpacks), and the XML is
+    streamed, one body element at a time, with entities left unexpanded and no network.
+    """
+    import zipfile
+    import zlib
+
+    from lxml import etree
+
+    from transcode.files import BoundedZip
+
+    where = str(path)
+    with BoundedZip(path, kind=".docx file", **DOCX_LIMITS) as package:
+        main = _main_part(package, where)
+        paragraphs: list[str] = []
+        parser = _docx_parser()
+        try:
+            with package.open(main) as stream:
+                for chunk in iter(lambda: stream.read(1 << 16), b""):
+                    parser.feed(chunk)
+                    _collect(parser, paragraphs)
+            parser.close()
+            _collect(parser, paragraphs)
+        except (etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            message = " ".join(str(err).split())[:120]
+            raise InputError(f"not a readable .docx file ({type(err).__name__}: {message})", where) from None
+    return paragraphs
+
+
+def _main_part(package, where: str) -> str:
+    from lxml import etree
 
     try:
-        document = Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError) as err:
-        raise InputError(f"not a readable .docx file ({err.__class__.__name__})", str(path)) from None
-    return [p.text for p in document.paragraphs]
+        rels = etree.fromstring(package.read("_rels/.rels"), etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError:
+        raise InputError("not a readable .docx file (bad _rels/.rels)", where) from None
+    for rel in rels.iter(_PACKAGE_RELS):
+        if rel.get("Type") in _OFFICE_DOCUMENT and rel.get("TargetMode") != "External":
+            return (rel.get("Target") or "").lstrip("/")
+    raise InputError("not a readable .docx file (no main document)", where)
+
+
+def _docx_parser():
+    import docx.oxml  # noqa: F401 - registers python-docx's element classes
+    from docx.oxml.parser import element_class_lookup
+    from lxml import etree
+
+    parser = etree.XMLPullParser(
+        events=("end",), resolve_entities=False, no_network=True, remove_blank_text=True, huge_tree=False
+    )
+    parser.set_element_class_lookup(element_class_lookup)
+    return parser
+
+
+def _collect(parser, paragraphs: list[str]) -> None:
+    """Take the text of each finished body paragraph, then drop every finished body element."""
+    for _event, element in parser.read_events():
+        parent = element.getparent()
+        if parent is None or parent.tag != _W_BODY:
+            continue
+        if element.tag == _W_P:
+            paragraphs.append(element.text or "")
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
 
 
 def _parse_csv(text: str, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
@@ -280,28 +348,34 @@ def render_text(transcript: Transcript) -> str:
 
 
 def write_transcript(transcript: Transcript, path: str | Path) -> None:
-    """Write a transcript in the format named by ``path``'s suffix."""
+    """Write a transcript in the format named by ``path``'s suffix (atomically, private: 0600)."""
+    from transcode.files import write_atomic
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        path.write_text(render_text(transcript), encoding="utf-8")
+        content: str | bytes = render_text(transcript)
     elif suffix == ".docx":
         from docx import Document
 
         document = Document()
         for line in render_text(transcript).splitlines():
             document.add_paragraph(line)
-        document.save(str(path))
+        buffer = io.BytesIO()
+        document.save(buffer)
+        content = buffer.getvalue()
     elif suffix == ".csv":
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["speaker", "text", "start", "end"])
-            for t in transcript.turns:
-                writer.writerow([t.label, t.text, _fmt(t.start), _fmt(t.end)])
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["speaker", "text", "start", "end"])
+        for t in transcript.turns:
+            writer.writerow([t.label, t.text, _fmt(t.start), _fmt(t.end)])
+        content = text.getvalue()
     elif suffix in (".vtt", ".srt"):
-        path.write_text(_render_captions(transcript, suffix), encoding="utf-8")
+        content = _render_captions(transcript, suffix)
     else:
         raise InputError(f"cannot write {suffix or 'files without a suffix'}", str(path))
+    write_atomic(path, content)
 
 
 def _fmt(seconds: float | None) -> str:

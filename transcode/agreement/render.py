@@ -17,8 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from transcode.files import ensure_folder, write_atomic
+from transcode.files import ensure_folder, spreadsheet_text, write_atomic
 
 COEFFICIENT_LABELS = {
     "percent_agreement": "% agreement",
@@ -70,7 +71,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         per_code.add_column(COEFFICIENT_LABELS[name], justify="right")
     for code, entry in report["per_code"].items():
         per_code.add_row(
-            code,
+            Text(str(code)),
             *[
                 _with_ci(entry.get(name), _ci(report, code, name))
                 if name != "prevalence"
@@ -84,7 +85,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         pairs.add_column(column, justify="left" if column == "judges" else "right")
     for pair in report["pairs"]:
         pairs.add_row(
-            " – ".join(pair["judges"]),
+            Text(" – ".join(pair["judges"])),
             str(pair.get("n_units", "")),
             fmt(pair["cohen_kappa"]),
             fmt(pair["percent_agreement"]),
@@ -98,7 +99,10 @@ def tables(report: dict[str, Any]) -> list[Table]:
             cases.add_column(column, justify="left" if column == "case" else "right")
         for case, entry in report["per_case"].items():
             cases.add_row(
-                case, str(entry["n_units"]), fmt(entry["percent_agreement"]), fmt(entry["krippendorff_alpha"])
+                Text(str(case)),
+                str(entry["n_units"]),
+                fmt(entry["percent_agreement"]),
+                fmt(entry["krippendorff_alpha"]),
             )
         shown.append(cases)
     return shown
@@ -108,7 +112,7 @@ def print_report(report: dict[str, Any], console: Console) -> None:
     for table in tables(report):
         console.print(table)
     for where, reason in report.get("undefined", {}).items():
-        console.print(f"[dim]{where} is undefined: {reason}[/dim]")
+        console.print(Text(f"{where} is undefined: {reason}", style="dim"))
 
 
 def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -149,7 +153,7 @@ def write_csv(report: dict[str, Any], path: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(report):
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: "" if value is None else spreadsheet_text(value) for key, value in row.items()})
     write_atomic(path, buffer.getvalue())
 
 

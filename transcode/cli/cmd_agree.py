@@ -107,7 +107,7 @@ def _single_coefficient(file: Path, name: str, level: str, json_output: bool) ->
     shown = "undefined" if estimate.value is None else f"{estimate.value:.4f}"
     out_console.print(f"{name} ({level}) = {shown} over {values.n_units} units, {values.n_judges} judges")
     if estimate.reason:
-        err_console.print(f"undefined: {estimate.reason}")
+        err_console.print(f"undefined: {estimate.reason}", markup=False)
 
 
 def _check_report_suffix(report_out: Path | None) -> None:
@@ -161,7 +161,7 @@ def _ratings_report(
         render.print_report(report, out_console)
     for target in (csv_out, report_out):
         if target is not None:
-            err_console.print(f"wrote {target}")
+            err_console.print(f"wrote {target}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

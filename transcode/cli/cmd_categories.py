@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -78,7 +79,9 @@ def propose_command(
     if as_json:
         emit_json(document)
         return
-    table = Table(title=f"proposed categories for {domain} (proposals only: add the ones the team agrees on)")
+    table = Table(
+        title=Text(f"proposed categories for {domain} (proposals only: add the ones the team agrees on)")
+    )
     for column in ("name (key terms)", "cases", "core ideas", "examples"):
         table.add_column(column, overflow="fold")
     for p, row in zip(proposals, document["proposals"], strict=True):
@@ -237,11 +240,11 @@ def list_categories_command(
         name = f"  └ {c.name}" if c.parent_id else c.name
         table.add_row(
             str(c.id),
-            c.domain,
+            Text(c.domain),
             escape(name + (" (other)" if c.is_other else "")),
             str(len(c.cases)),
             " ".join(map(str, c.core_ideas)),
-            c.created_by or "-",
+            Text(c.created_by or "-"),
         )
     out_console.print(table)
 

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -55,7 +56,11 @@ def _idea_table(versions, title: str) -> Table:
         )
         author = f" ({v.author})" if v.author else ""
         table.add_row(
-            str(v.id), v.case, v.domain, status, f"{escape(v.text + author)}\n[dim]{escape(links)}[/]"
+            str(v.id),
+            Text(v.case),
+            Text(v.domain),
+            status,
+            f"{escape(v.text + author)}\n[dim]{escape(links)}[/]",
         )
     return table
 
@@ -72,11 +77,11 @@ def units_command(
     if as_json:
         emit_json({"case": case, "domain": domain, "units": [{"unit": u.key, "text": u.text} for u in units]})
         return
-    table = Table(title=f"case {case} · {domain}: {len(units)} confirmed unit(s)")
+    table = Table(title=Text(f"case {case} · {domain}: {len(units)} confirmed unit(s)"))
     table.add_column("unit")
     table.add_column("text", overflow="fold")
     for u in units:
-        table.add_row(u.key, escape(u.text))
+        table.add_row(Text(u.key), escape(u.text))
     out_console.print(table)
 
 

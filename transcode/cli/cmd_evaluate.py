@@ -108,7 +108,7 @@ def evaluate(
     else:
         for report in reports:
             _print_report(report)
-        err_console.print(f"written: {out / 'evaluation.json'}")
+        err_console.print(f"written: {out / 'evaluation.json'}", markup=False)
 
 
 def _print_report(report: dict) -> None:
@@ -141,7 +141,7 @@ def _print_report(report: dict) -> None:
         for method, points in report["learning_curves"]["curves"].items():
             curve.add_row(method, *(f"{p['micro_f1']:.3f}" for p in points))
         err_console.print(curve)
-        err_console.print(f"plot: {report['learning_curve_png']}")
+        err_console.print(f"plot: {report['learning_curve_png']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -89,7 +90,9 @@ def precode(
 
             # Reach the cluster before loading any model: a wrong address fails at once.
             client = stack.enter_context(cluster.connect(address=dask, workers=workers))
-            err_console.print(f"pre-coding on {dask or f'a local cluster of {workers} workers'}")
+            err_console.print(
+                f"pre-coding on {dask or f'a local cluster of {workers} workers'}", markup=False
+            )
         encoder = None
         if fast or model_name is not None:
             from transcode.embed import make_encoder
@@ -114,7 +117,7 @@ def _print_summary(summary, domain_ids, out):
     numbered = err_console.width < 26 + 12 * len(columns)
     legend = " · ".join(f"{n} {d.replace('_', ' ')}" for n, d in enumerate(columns, start=1))
     table = Table(
-        title=f"pre-coded thought units -> {out}",
+        title=Text(f"pre-coded thought units -> {out}"),
         caption=f"units suggested per domain: {legend}" if numbered else None,
     )
     table.add_column("case")
@@ -124,7 +127,7 @@ def _print_summary(summary, domain_ids, out):
         table.add_column(str(n) if numbered else domain.replace("_", " "), justify="right")
     for row in summary:
         table.add_row(
-            row["case"],
+            Text(row["case"]),
             str(row["units"]),
             str(row["replacements"]),
             *(str(row["suggested"].get(d, 0)) for d in columns),

@@ -120,7 +120,7 @@ def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
         ("codebook version", state.codebook_version or "-"),
         ("judges", ", ".join(state.judges) or "-"),
     ]:
-        table.add_row(label, str(value))
+        table.add_row(label, Text(str(value)))
     out_console.print(table)
 
 

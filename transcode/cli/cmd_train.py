@@ -80,7 +80,7 @@ def train(
     if unknown:
         raise InputError(f"confirmed codes use domains not in the codebook: {unknown}")
     encoder = make_encoder(model_name, fast=fast)
-    err_console.print(f"training on {len(examples)} units from {source}")
+    err_console.print(f"training on {len(examples)} units from {source}", markup=False, highlight=False)
     model = fit(examples, book, encoder, target_recall=target_recall, trained_on=source)
     if evaluate and len({e.case for e in examples}) >= 2:
         model.metrics = _cross_validated(examples, book, encoder)
@@ -96,9 +96,11 @@ def train(
     if json_out:
         emit_json(summary)
     else:
-        err_console.print(f"model {model.version} written to {path} (fit {model.fit_seconds:.2f} s)")
+        err_console.print(
+            f"model {model.version} written to {path} (fit {model.fit_seconds:.2f} s)", markup=False
+        )
         for name, value in model.metrics.items():
-            err_console.print(f"  {name}: {value}")
+            err_console.print(f"  {name}: {value}", markup=False)
 
 
 def _cross_validated(examples, book, encoder) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 from transcode.cross.analysis import Comparison, Membership
 from transcode.cross.consistency import STRUCTURE_COLUMNS, TableRow, UserTable, parse_cell, parse_column
 from transcode.errors import InputError
+from transcode.files import unquote_spreadsheet_text
 
 MEMBERSHIP_COLUMNS = ("case", "domain", "subdomain", "category")
 
@@ -52,7 +53,7 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
         if header is None:
             raise InputError("empty file: expected a header row", where)
         header_line = reader.line_num
-        header = [cell.strip() for cell in header]
+        header = [unquote_spreadsheet_text(cell.strip()) for cell in header]
         names = [cell.lower() for cell in header]
         missing = [name for name in required if name not in names]
         if missing:
@@ -70,7 +71,9 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
                 raise InputError(
                     f"{len(cells)} fields but the header has {len(names)}", where, reader.line_num
                 )
-            padded = [cell.strip() for cell in cells] + [""] * (len(names) - len(cells))
+            padded = [unquote_spreadsheet_text(cell.strip()) for cell in cells] + [""] * (
+                len(names) - len(cells)
+            )
             rows.append(CsvRow(reader.line_num, dict(zip(names, padded, strict=True))))
     except csv.Error as err:
         raise InputError(f"malformed CSV: {err}", where, reader.line_num) from None

@@ -18,7 +18,7 @@ from transcode.analysis.categories import categories
 from transcode.analysis.core_ideas import core_ideas
 from transcode.coding.codes import current_codes
 from transcode.cross.inputs import store_cross_analysis
-from transcode.files import atomic_writer, ensure_folder
+from transcode.files import atomic_writer, ensure_folder, spreadsheet_text
 from transcode.store import Store
 from transcode.store.snapshot import consensus_records, unit_records
 
@@ -160,21 +160,35 @@ def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
-    """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete."""
+    """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete.
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) gets a leading
+    ``'`` (:func:`~transcode.files.spreadsheet_text`)."""
     folder = ensure_folder(folder)
     written = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
+        safe = _for_file(frame)
+        safe.columns = [spreadsheet_text(str(c)) for c in safe.columns]
+        for column in safe.select_dtypes(include="object").columns:
+            safe[column] = safe[column].map(spreadsheet_text)
         with atomic_writer(path, newline="") as stream:
-            _for_file(frame).to_csv(stream, index=False)
+            safe.to_csv(stream, index=False)
         written.append(path)
     return written
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """One workbook, one sheet per table; the file appears only when complete."""
+    """One workbook, one sheet per table; the file appears only when complete.
+
+    Every text cell is stored as text: what starts like a formula is shown, never run."""
     path = Path(path)
     with atomic_writer(path, binary=True) as stream, pd.ExcelWriter(stream, engine="openpyxl") as writer:
         for name, frame in tables.items():
             _for_file(frame).to_excel(writer, sheet_name=name[:31], index=False)
+        for sheet in writer.book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # openpyxl reads text starting with '=' as a formula
+                        cell.data_type = "s"
     return path

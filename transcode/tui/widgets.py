@@ -199,9 +199,9 @@ class Progress(Horizontal):
     def show(
         self, case_label: str, case: tuple[int, int], overall_label: str, overall: tuple[int, int]
     ) -> None:
-        self.query_one("#case-label", Label).update(f"{case_label} {case[0]}/{case[1]}")
+        self.query_one("#case-label", Label).update(Text(f"{case_label} {case[0]}/{case[1]}"))
         self.query_one("#case-bar", ProgressBar).update(total=max(case[1], 1), progress=case[0])
-        self.query_one("#all-label", Label).update(f" {overall_label} {overall[0]}/{overall[1]}")
+        self.query_one("#all-label", Label).update(Text(f" {overall_label} {overall[0]}/{overall[1]}"))
         self.query_one("#all-bar", ProgressBar).update(total=max(overall[1], 1), progress=overall[0])
 
 

@@ -72,7 +72,7 @@ class AuditScreen(RoomScreen):
         thread = self.query_one("#thread", Static)
         thread.border_title = "comments"
         if target is None:
-            self.query_one("#title", Static).update(head)
+            self.query_one("#title", Static).update(Text(head))
             context.update(
                 Text(
                     "Nothing to audit yet: the team has recorded no consensus codes or core ideas.",
@@ -82,7 +82,9 @@ class AuditScreen(RoomScreen):
             self.query_one("#codes", Static).update("")
             thread.update("")
             return
-        self.query_one("#title", Static).update(f"{head} · {target.title} · {s.index + 1}/{len(s.targets)}")
+        self.query_one("#title", Static).update(
+            Text(f"{head} · {target.title} · {s.index + 1}/{len(s.targets)}")
+        )
         if target.target_type == "unit":
             self.query_one("#question", Static).update(
                 widgets.question_text(
@@ -94,7 +96,7 @@ class AuditScreen(RoomScreen):
         else:
             self.query_one("#question", Static).update(Text(f"status: {target.context}", style="dim"))
         context.update(Text(" ".join(target.text.split())))
-        context.border_title = f"case {target.case}"
+        context.border_title = Text(f"case {target.case}")
         names = {d.id: d.name for d in s.codebook.domains}
         codes = ", ".join(names.get(c, "other" if c == OTHER else c) for c in sorted(target.codes))
         label = "consensus" if target.target_type == "unit" else "domain"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
@@ -85,13 +86,13 @@ class CodingScreen(RoomScreen):
         title = f"{s.judge} · case {item.case} · unit {item.key} · {s.index + 1}/{len(s.queue)}"
         if s.all_coded():
             title += " · all coded ✓"
-        self.query_one("#title", Static).update(title)
+        self.query_one("#title", Static).update(Text(title))  # names are text, never markup
         self.query_one("#question", Static).update(widgets.question_text(item))
         context = self.query_one("#context", Static)
         context.update(widgets.context_text(item))
         context.border_title = f"turn {item.turn} · unit {item.position}"
         notes = s.notes.get(item.key)
-        context.border_subtitle = f"note: {widgets.shorten(notes[-1], 50)}" if notes else ""
+        context.border_subtitle = Text(f"note: {widgets.shorten(notes[-1], 50)}") if notes else ""
         self.query_one("#domains", Static).update(
             widgets.domain_lines(s.codebook, s.current_codes, s.current_proposal)
         )

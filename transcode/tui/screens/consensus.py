@@ -87,13 +87,13 @@ class ConsensusScreen(RoomScreen):
             item = current.item
             state = "recorded" if s.is_recorded() else "open"
             self.query_one("#title", Static).update(
-                f"consensus · unit {item.key} · {s.index + 1}/{total} · {state}"
+                Text(f"consensus · unit {item.key} · {s.index + 1}/{total} · {state}")
             )
             self.query_one("#question", Static).update(widgets.question_text(item))
             context.update(widgets.context_text(item))
-            context.border_title = f"case {item.case} · turn {item.turn}"
+            context.border_title = Text(f"case {item.case} · turn {item.turn}")
             note = s.notes.get(item.key)
-            context.border_subtitle = f"note: {widgets.shorten(note, 50)}" if note else ""
+            context.border_subtitle = Text(f"note: {widgets.shorten(note, 50)}") if note else ""
             self.query_one("#domains", Static).update(
                 widgets.consensus_lines(s.codebook, current.by_judge, s.team_codes(), s.is_recorded())
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Static
@@ -33,12 +34,12 @@ class RoomScreen(Screen):
 
     def show_saved(self, message: str) -> None:
         self.query_one("#status").remove_class("error")
-        self.query_one("#saved", Static).update(message)
+        self.query_one("#saved", Static).update(Text(message))
 
     def show_error(self, message: str) -> None:
         """A refusal takes the whole status line until the next saved change."""
         self.query_one("#status").add_class("error")
-        self.query_one("#saved", Static).update(f"✗ {widgets.shorten(message, 76)}")
+        self.query_one("#saved", Static).update(Text(f"✗ {widgets.shorten(message, 76)}"))
 
     def attempt(self, action: Callable[[], Any]) -> Any:
         """Run a store action; a refused one shows why and changes nothing."""
