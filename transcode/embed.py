@@ -86,7 +86,15 @@ def _load_sentence_transformer(model_dir: str, device: str | None):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    return SentenceTransformer(model_dir, device=device or "cpu", local_files_only=True)
+    try:
+        return SentenceTransformer(model_dir, device=device or "cpu", local_files_only=True)
+    except Exception as err:  # a folder that is not a model fails in many libraries' own ways
+        raise _not_a_model("sentence-transformers", model_dir, err) from None
+
+
+def _not_a_model(kind: str, model_dir: str, err: Exception) -> InputError:
+    reason = " ".join(str(err).split())[:160]
+    return InputError(f"not a usable {kind} model folder ({type(err).__name__}: {reason})", model_dir)
 
 
 class EmbeddingCache:
@@ -237,7 +245,10 @@ def _load_static_model(model_dir: str):
     # The folder carries no hub model card; say nothing about it on stderr.
     logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
 
-    return StaticModel.from_pretrained(model_dir)
+    try:
+        return StaticModel.from_pretrained(model_dir)
+    except Exception as err:  # a folder that is not a model fails in many libraries' own ways
+        raise _not_a_model("model2vec", model_dir, err) from None
 
 
 class StaticEncoder:

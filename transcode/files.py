@@ -14,6 +14,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -253,6 +254,11 @@ def unquote_spreadsheet_text(value: str) -> str:
     return value
 
 
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file (BOM allowed); missing, a folder, undecodable or unreadable: an InputError."""
+    return _read_text(Path(path))
+
+
 def _read_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
@@ -283,14 +289,46 @@ def read_jsonl(path: str | Path) -> list[dict]:
     return records
 
 
+#: The largest YAML file read (a codebook or a bands file is a few KB).
+MAX_YAML_BYTES = 4 << 20
+
+
+@cache
+def _no_alias_loader():
+    import yaml
+
+    class NoAliasLoader(yaml.SafeLoader):
+        """PyYAML's safe loader, refusing aliases before they are expanded."""
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise yaml.composer.ComposerError(
+                    None, None, f"aliases (*{event.anchor}) are not allowed", event.start_mark
+                )
+            return super().compose_node(parent, index)
+
+    return NoAliasLoader
+
+
 def read_yaml(path: str | Path) -> Any:
-    """A YAML (or JSON) document; a syntax error names the line where the parser stopped."""
+    """A YAML (or JSON) document; a syntax error names the line where the parser stopped.
+
+    Aliases (``*name``) are refused: nothing transcode reads needs them, and a few lines of
+    nested aliases expand to billions of nodes (the "billion laughs" of YAML).
+    """
     import yaml
 
     path = Path(path)
+    if path.is_file() and path.stat().st_size > MAX_YAML_BYTES:
+        raise InputError(
+            f"larger than {MAX_YAML_BYTES >> 20} MiB: not a codebook or settings file", str(path)
+        )
     text = _read_text(path)
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_no_alias_loader())  # a SafeLoader that refuses aliases
+    except RecursionError:
+        raise InputError("nested too deeply", str(path)) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]

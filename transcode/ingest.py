@@ -29,6 +29,8 @@ DEFAULT_PARTICIPANT_LABELS = (
     "Client",
 )
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".vtt", ".srt", ".csv")
+#: The longest turn (or header value) read: spaCy's limit for one text (its E088).
+MAX_TURN_CHARS = 1_000_000
 
 _HEADER = re.compile(r"^#\s*([\w -]+?)\s*:\s*(.*?)\s*$")
 # A speaker label: up to three short words at the start of an unindented line, then a colon.
@@ -94,7 +96,21 @@ def read_transcript(
             transcript = _parse_captions(text, suffix, roles, str(path), path.stem)
     if not transcript.turns:
         raise InputError("empty transcript: no speaker turns found", str(path))
+    _check_lengths(transcript, str(path))
     return transcript
+
+
+def _check_lengths(transcript: Transcript, source: str) -> None:
+    for turn in transcript.turns:
+        if len(turn.text) > MAX_TURN_CHARS:
+            raise InputError(
+                f"a turn of {len(turn.text):,} characters (at most {MAX_TURN_CHARS:,}): split it",
+                source,
+                turn.line,
+            )
+    for key, value in transcript.metadata.items():
+        if len(value) > MAX_TURN_CHARS:
+            raise InputError(f"header {key!r} is longer than {MAX_TURN_CHARS:,} characters", source)
 
 
 def read_text(path: Path) -> str:
@@ -245,11 +261,21 @@ def _collect(parser, paragraphs: list[str]) -> None:
 
 
 def _parse_csv(text: str, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    except csv.Error as err:
+        raise InputError(f"malformed CSV: {err}", source, 1) from None
     if "speaker" not in fields or "text" not in fields:
         raise InputError(f"CSV needs columns speaker,text (found: {', '.join(fields) or 'none'})", source, 1)
     reader.fieldnames = fields
+    try:
+        return _csv_turns(reader, roles, source, default_case)
+    except csv.Error as err:
+        raise InputError(f"malformed CSV: {err}", source, reader.line_num) from None
+
+
+def _csv_turns(reader: csv.DictReader, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
     turns: list[Turn] = []
     for row in reader:
         number = reader.line_num

@@ -12,6 +12,8 @@ from transcode.errors import InputError
 from transcode.files import check_output_file
 
 REPORT_SUFFIXES = (".html", ".htm", ".md")
+#: Past this the intervals no longer change in the third decimal; it bounds time and memory.
+MAX_RESAMPLES = 100_000
 
 
 def agree(
@@ -44,7 +46,13 @@ def agree(
         typer.Option("--report", help="Also write a report with plots (.html self-contained, or .md)."),
     ] = None,
     resamples: Annotated[
-        int, typer.Option("--resamples", min=0, help="Bootstrap resamples (0: no intervals).")
+        int,
+        typer.Option(
+            "--resamples",
+            min=0,
+            max=MAX_RESAMPLES,
+            help="Bootstrap resamples (0: no intervals; at most 100,000).",
+        ),
     ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     window: Annotated[

@@ -183,6 +183,10 @@ def _custom_profile(path: Path) -> Profile:
     data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping such as {general: '>= N-1', variant: '>= 2'}", str(path))
+    scalars = (str, int, float)
+    odd = next((k for k, v in data.items() if not isinstance(k, str) or not isinstance(v, scalars)), None)
+    if odd is not None:
+        raise InputError(f"band {str(odd)[:40]!r}: give a rule such as '>= N-1' as text", str(path))
     try:
         return custom_profile({str(k): str(v) for k, v in data.items()})
     except ValueError as err:

@@ -110,7 +110,11 @@ def read_known_names(path: str | None) -> list[str]:
 CaseOption = Annotated[str, typer.Option("--case", help="Case id.")]
 DomainOption = Annotated[str, typer.Option("--domain", help="Domain id from the codebook.")]
 JudgeOption = Annotated[str, typer.Option("--judge", help="Who decides (kept in the store).")]
-IdeaArgument = Annotated[int, typer.Argument(help="Core idea id (see `transcode coreideas list`).")]
+#: Store ids are 32-bit on PostgreSQL: a larger number is a usage error, not an overflow.
+MAX_ID = 2**31 - 1
+IdeaArgument = Annotated[
+    int, typer.Argument(min=1, max=MAX_ID, help="Core idea id (see `transcode coreideas list`).")
+]
 FastOption = Annotated[bool, typer.Option("--fast", help="Use the fast static embedding model.")]
 
 

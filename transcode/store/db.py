@@ -9,10 +9,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DataError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from transcode.errors import InputError, StoreWriteError
+from transcode.errors import InputError, StoreError, StoreWriteError
 from transcode.files import create_private_file
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -82,8 +82,14 @@ _POSTGRES_UNWRITABLE = {
 
 
 def _unwritable_store(context) -> None:
-    """Turn "disk full" / "read-only" from either backend into one clear line (exit 2 in the CLI)."""
+    """Turn "disk full" / "read-only" from either backend into one clear line (exit 2 in the CLI),
+    and so a value the database cannot hold (too long a name on PostgreSQL, too large a number)."""
     original = context.original_exception
+    if isinstance(context.sqlalchemy_exception, DataError) or isinstance(original, OverflowError):
+        lines = str(original).strip().splitlines()
+        raise StoreError(
+            f"the store cannot hold a value given: {lines[0] if lines else 'data error'}"
+        ) from None
     reason = _POSTGRES_UNWRITABLE.get(getattr(original, "sqlstate", None) or "")
     if reason is None:
         text = str(original).lower()

@@ -38,6 +38,8 @@ from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit
 
 JUDGE_ROLES = ("judge", "auditor")
+#: The longest judge name and case id the store holds (its column widths).
+MAX_NAME = 100
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ def ensure_judge(s: Session, project_id: int, name: str, role: str = "judge") ->
     name = (name or "").strip()
     if not name:
         raise InputError("a person must be named (--judge NAME): the store keeps who decided")
+    if len(name) > MAX_NAME:
+        raise InputError(f"a judge's name has at most {MAX_NAME} characters, not {len(name)}")
     if role not in JUDGE_ROLES:
         raise InputError(f"role must be judge or auditor, not {role!r}")
     judge = s.scalars(select(Judge).where(Judge.project_id == project_id, Judge.name == name)).first()
@@ -283,6 +287,9 @@ class Store:
         whole batch. Returns ``imported`` or ``unchanged`` per case.
         """
         keys = [t.case for t, _ in cases]
+        for transcript, _ in cases:
+            if len(transcript.case) > MAX_NAME:
+                raise InputError(f"a case id has at most {MAX_NAME} characters", transcript.source)
         twice = sorted({k for k in keys if keys.count(k) > 1})
         if twice:
             sources = [t.source for t, _ in cases if t.case == twice[0]]
