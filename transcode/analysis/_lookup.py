@@ -73,8 +73,8 @@ def link_units(s: Session, idea_id: int, units: Iterable[ThoughtUnitRow]) -> Non
 
 def category_row(s: Session, project_id: int, ref: int | str, domain: str | None = None) -> Category:
     """A category by id, or by name (case-insensitive) within ``domain``."""
-    if isinstance(ref, int) or str(ref).isdigit():
-        row = s.get(Category, int(ref))
+    if isinstance(ref, int) or (str(ref).isascii() and str(ref).isdigit()):
+        row = s.get(Category, int(ref)) if 0 < int(ref) < 2**31 else None
         if row is None or row.project_id != project_id:
             raise StoreError(f"no category {ref}")
         if domain is not None and row.domain != domain:

@@ -64,6 +64,9 @@ def agree(
     """Agreement between judges: overall, per code, per judge pair, with bootstrap intervals."""
     from transcode.agreement import coefficients
 
+    for target in (csv_out, report_out):
+        if target is not None:
+            check_output_file(target)
     if file is None:
         if coefficient is not None or level is not None:
             raise InputError("--coefficient and --level go with a VALUES.csv file")
@@ -149,9 +152,6 @@ def _ratings_report(
     from transcode.agreement import render
     from transcode.agreement.report import full_report
 
-    for target in (csv_out, report_out):
-        if target is not None:
-            check_output_file(target)
     with err_console.status(
         f"Computing agreement for {len(ratings.units)} units, {len(ratings.judges)} judges"
     ):

@@ -9,13 +9,22 @@ from typing import Annotated
 
 import typer
 
-from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, done, emit_json, opened_store, out_console
+from transcode.cli.common import (
+    DEFAULT_DB,
+    MAX_ID,
+    DbOption,
+    JsonOption,
+    done,
+    emit_json,
+    opened_store,
+    out_console,
+)
 from transcode.errors import InputError
 
 
 def comment_command(
     target_type: Annotated[str, typer.Argument(help="unit, core_idea or category.")],
-    target_id: Annotated[int, typer.Argument(help="Its id.")],
+    target_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Its id.")],
     text: Annotated[str | None, typer.Option("--text", help="The comment (omit to show the thread).")] = None,
     judge: Annotated[str | None, typer.Option("--judge", help="Who writes it.")] = None,
     reply_to: Annotated[

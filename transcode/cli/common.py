@@ -63,7 +63,11 @@ def progress_bar(description: str, total: int | None, *, quiet: bool = False) ->
             def update_total(self, new_total: int) -> None:
                 progress.update(task, total=new_total)
 
-        yield _Advance()
+        try:
+            yield _Advance()
+        except BaseException:
+            progress.live.transient = True  # a failed run leaves its one error line, not a bar
+            raise
 
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
