@@ -10,6 +10,7 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 GOOD_TRANSCRIPT = (
     "# case: 01\nI: How did the session go?\nP: It went well, I think we understood each other.\n"
@@ -25,10 +26,11 @@ domains:
 """
 
 
-def minimal_docx(document_xml: str | bytes, *, extra: dict[str, bytes] | None = None) -> bytes:
-    """A .docx package: content types, package relationships, the main part (and ``extra``)."""
+def minimal_docx(document_xml: str | bytes | Callable[[IO[bytes]], None]) -> bytes:
+    """A .docx package: content types, package relationships and the main part, given as text or
+    as a function that streams it into the member."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as package:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
         package.writestr(
             "[Content_Types].xml",
             '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/'
@@ -41,9 +43,11 @@ def minimal_docx(document_xml: str | bytes, *, extra: dict[str, bytes] | None = 
             'officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/>'
             "</Relationships>",
         )
-        package.writestr("word/document.xml", document_xml)
-        for name, data in (extra or {}).items():
-            package.writestr(name, data)
+        if callable(document_xml):
+            with package.open("word/document.xml", "w") as member:
+                document_xml(member)
+        else:
+            package.writestr("word/document.xml", document_xml)
     return buffer.getvalue()
 
 
@@ -56,28 +60,29 @@ def paragraphs_xml(lines: list[str]) -> str:
 
 
 def repetitive_docx(megabytes: int) -> bytes:
-    """A transcript whose main part is ``megabytes`` MB of one paragraph repeated (packs ~500:1)."""
+    """A transcript whose main part is ``megabytes`` MB of one paragraph repeated (packs ~350:1)."""
     head, tail = paragraphs_xml(["I: Hello?"]).split("</w:body>")
-    buffer = io.BytesIO(minimal_docx(""))
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
-        package.writestr("_rels/.rels", zipfile.ZipFile(io.BytesIO(minimal_docx(""))).read("_rels/.rels"))
-        with package.open("word/document.xml", "w") as member:
-            member.write(head.encode())
-            chunk = b"<w:p><w:r><w:t>P: and then we talked again</w:t></w:r></w:p>" * 16_000
-            for _ in range(megabytes):
-                member.write(chunk)
-            member.write(b"</w:body>" + tail.encode())
-    return buffer.getvalue()
+    chunk = b"<w:p><w:r><w:t>P: and then we talked again</w:t></w:r></w:p>" * 16_000
+
+    def write(member: IO[bytes]) -> None:
+        member.write(head.encode())
+        for _ in range(megabytes):
+            member.write(chunk)
+        member.write(b"</w:body>" + tail.encode())
+
+    return minimal_docx(write)
 
 
 def unreferenced_bomb_docx(megabytes: int = 100) -> bytes:
     """A small, valid transcript plus an unreferenced member of ``megabytes`` MB of zeros."""
     buffer = io.BytesIO(minimal_docx(paragraphs_xml(["I: Hello?", "P: Fine."])))
-    with zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as package:
-        with package.open("word/media/bomb.bin", "w") as member:
-            block = b"\0" * (1 << 20)
-            for _ in range(megabytes):
-                member.write(block)
+    block = b"\0" * (1 << 20)
+    with (
+        zipfile.ZipFile(buffer, "a", zipfile.ZIP_DEFLATED, compresslevel=9) as package,
+        package.open("word/media/bomb.bin", "w") as member,
+    ):
+        for _ in range(megabytes):
+            member.write(block)
     return buffer.getvalue()
 
 
@@ -159,6 +164,7 @@ BUILDERS: dict[str, Callable[[], tuple[str, str | bytes | None]]] = {
     "text_docx": lambda: (".docx", "I: a text file named .docx\n"),
     "no_main_docx": lambda: (".docx", _no_main_docx()),
     "bad_xml_docx": lambda: (".docx", minimal_docx("<w:document><w:body><w:p>")),
+    "unreferenced_bomb_docx": lambda: (".docx", unreferenced_bomb_docx()),
     "laughs_docx": lambda: (".docx", minimal_docx(_laughs_xml())),
     "xxe_docx": lambda: (".docx", minimal_docx(_xxe_xml())),
     "alias_bomb_yaml": lambda: (".yaml", alias_bomb_yaml()),
