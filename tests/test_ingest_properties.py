@@ -74,7 +74,9 @@ odd_text = st.text(
     alphabet=st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"),
     min_size=1,
     max_size=200,
-).map(str.strip).filter(bool) | st.sampled_from(["[/]", "[bold]x[/bold]", "&amp; <w:p/>", "=1+1", "\u202ehello"])
+).map(str.strip).filter(bool) | st.sampled_from(
+    ["[/]", "[bold]x[/bold]", "&amp; <w:p/>", "=1+1", "\u202ehello"]
+)
 labels = st.sampled_from(["I", "P", "Interviewer", "Participant", "Q", "R"])
 
 
