@@ -74,3 +74,82 @@ def test_readers_name_the_file_and_line(tmp_path):
         read_yaml(tmp_path / "none.yaml")
     yaml_file.write_text("\ufeffname: study\n", encoding="utf-8")
     assert read_yaml(yaml_file) == {"name": "study"}
+
+
+def test_outputs_are_checked_before_the_work(tmp_path):
+    from transcode.files import check_output_file, check_output_folder
+
+    assert check_output_file(tmp_path / "x.csv") == tmp_path / "x.csv"
+    assert check_output_file(tmp_path / "new" / "x.csv", make_folder=True)
+    assert not (tmp_path / "new").exists()  # checked, not created
+    with pytest.raises(InputError, match="folder does not exist"):
+        check_output_file(tmp_path / "new" / "x.csv")
+    with pytest.raises(InputError, match="is a folder"):
+        check_output_file(tmp_path)
+    with pytest.raises(InputError, match="cannot write here"):
+        check_output_file("/sys/x.csv")  # read-only even for root
+    with pytest.raises(InputError, match="cannot write here"):
+        check_output_folder("/sys/a/b")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(InputError, match="is a file, not a folder"):
+        check_output_folder(tmp_path / "file" / "sub")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # the probes left nothing
+
+
+def test_yaml_aliases_are_refused_before_they_expand(tmp_path):
+    from tests.support.hostile import alias_bomb_yaml
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(alias_bomb_yaml(), encoding="utf-8")
+    with pytest.raises(InputError, match="aliases .* are not allowed") as err:
+        read_yaml(bomb)
+    assert err.value.line == 2
+    plain = tmp_path / "anchor.yaml"
+    plain.write_text("a: &x 1\nb: 2\n", encoding="utf-8")  # an anchor alone expands nothing
+    assert read_yaml(plain) == {"a": 1, "b": 2}
+
+
+def test_spreadsheet_text_neutralises_formulas_and_reads_back():
+    from transcode.files import spreadsheet_text, unquote_spreadsheet_text
+
+    for formula in ("=1+1", "+cmd", "-A1", "@SUM(A1)", "\t=x", "\r=x"):
+        assert spreadsheet_text(formula) == "'" + formula
+        assert unquote_spreadsheet_text(spreadsheet_text(formula)) == formula
+    for kept in ("-0.5", "+3", "plain", "", 7, None, "'quoted"):
+        assert spreadsheet_text(kept) == kept
+    assert unquote_spreadsheet_text("'quoted") == "'quoted"
+
+
+def test_a_zip_is_read_within_its_limits(tmp_path):
+    import io
+    import zipfile
+
+    from transcode.files import BoundedZip
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("small.txt", "hello")
+        archive.writestr("zeros.bin", b"\0" * (3 << 20))  # 3 MB packed to a few KB
+        archive.writestr("text.txt", "x" * 5000)
+    path = tmp_path / "a.zip"
+    path.write_bytes(buffer.getvalue())
+    with BoundedZip(path) as archive:
+        assert archive.read("small.txt") == b"hello"
+        with pytest.raises(InputError, match="zeros.bin is packed .*:1 .* a possible zip bomb"):
+            archive.read("zeros.bin")
+        with pytest.raises(InputError, match="no missing.txt"):
+            archive.read("missing.txt")
+    with (
+        BoundedZip(path, max_member=1000) as archive,
+        pytest.raises(InputError, match="text.txt would unpack"),
+    ):
+        archive.read("text.txt")
+    with BoundedZip(path, max_total=5003) as archive:
+        archive.read("small.txt")
+        with pytest.raises(InputError, match="more than 5,003 bytes"):
+            archive.read("text.txt")
+    with pytest.raises(InputError, match="more than 2 entries"):
+        BoundedZip(path, max_entries=2)
+    path.write_bytes(b"PK\x03\x04 not a zip")
+    with pytest.raises(InputError, match="not a readable zip archive"):
+        BoundedZip(path)

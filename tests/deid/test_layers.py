@@ -285,3 +285,23 @@ def test_presidio_urls_need_the_shape_of_a_web_address():
         if d.type == "URL"
     ]
     assert urls and all(segment == 1 for segment, _ in urls)
+
+
+def test_key_files_use_scrypt_n_2_17_and_refuse_unbounded_parameters(tmp_path):
+    import json
+
+    from tests.support.hostile import crafted_key_file
+    from transcode.errors import InputError
+
+    path = tmp_path / "key.json"
+    write_key_file(path, {"case.txt": {"case": "01", "placeholders": {}, "occurrences": []}}, "correct horse")
+    assert json.loads(path.read_text())["kdf"]["n"] == 2**17
+    for n, r, message in (
+        (2**24, 8, "N=16777216"),
+        (2**20, 8, "MiB of scrypt memory"),
+        (3 * 2**14, 8, "power"),
+        (2**14, 1000, "r=1000"),
+    ):
+        path.write_text(crafted_key_file(n=n, r=r))
+        with pytest.raises(InputError, match=message):
+            read_key_file(path, "correct horse")
