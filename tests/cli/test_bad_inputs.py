@@ -69,6 +69,7 @@ ROWS: list[tuple[str, list[str], str]] = [
         ["import", "{no_main_docx}", "--db", "{db}"],
         "no_main_docx.docx: not",
     ),
+    ("import .docx billion laughs", ["import", "{laughs_docx}", "--db", "{db}"], "laughs_docx.docx: not a"),
     (
         "import .docx broken XML",
         ["import", "{bad_xml_docx}", "--db", "{db}"],
