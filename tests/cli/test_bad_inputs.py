@@ -204,6 +204,42 @@ ROWS: list[tuple[str, list[str], str]] = [
         ],
         "not a trained model folder",
     ),
+    (
+        "deid --names a folder",
+        ["deid", "{good_txt}", "--out", "{tmp}/deid", "--names", "{folder_txt}"],
+        "folder_txt.txt: names file is not a file",
+    ),
+    (
+        "import --names latin-1",
+        ["import", "{good_txt}", "--db", "{db}", "--names", "{latin1_txt}"],
+        "latin1_txt.txt: names file is not UTF-8",
+    ),
+    (
+        "deid --decisions not JSON",
+        ["deid", "{good_txt}", "--out", "{tmp}/deid", "--decisions", "{bad_jsonl}"],
+        "bad_jsonl.jsonl: malformed decisions file",
+    ),
+    (
+        "deid --decisions missing",
+        ["deid", "{good_txt}", "--out", "{tmp}/deid", "--decisions", "{tmp}/no.json"],
+        "no.json: decisions file not found",
+    ),
+    ("code --order bogus", ["code", "--judge", "ana", "--order", "bogus", "--db", "{db}"], "--order must be"),
+    (
+        "code in a store without units",
+        ["code", "--judge", "ana", "--case", "nope", "--db", "{db}"],
+        "store.db",
+    ),
+    (
+        "comment on a unit not in the store",
+        ["comment", "unit", "5", "--text", "x", "--judge", "ana", "--db", "{db}"],
+        "store.db: no unit 5",
+    ),
+    (
+        "coreideas units of an unknown case",
+        ["coreideas", "units", "--case", "01", "--domain", "repair", "--db", "{db}"],
+        "unknown case '01'",
+    ),
     # -- the --db URL ----------------------------------------------------------------------------
     (
         "--db unknown scheme",

@@ -6,7 +6,7 @@ from typing import Annotated, cast
 
 import typer
 
-from transcode.cli.common import DEFAULT_DB, DbOption
+from transcode.cli.common import DEFAULT_DB, DbOption, opened_store
 from transcode.coding.codes import ORDERS, Order
 from transcode.errors import InputError
 
@@ -44,7 +44,6 @@ def code(
     ] = False,
 ) -> None:
     """Code thought units with the keyboard; every decision is saved before the screen moves on."""
-    from transcode.store import open_store
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:
@@ -58,7 +57,7 @@ def code(
 
         return make_encoder(fast=fast)
 
-    with open_store(db) as store:
+    with opened_store(db) as store:  # an error about the store names it
         app = TranscodeApp(
             store,
             mode=mode,

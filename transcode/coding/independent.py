@@ -173,11 +173,11 @@ class CodingSession:
         self.judge = judge
         self.codebook = codebook
         self.domains = codebook.domain_ids
-        store.judge(judge)
         self.proposals: dict[str, UnitProposals] = load_proposals(store, case)
         self.queue: list[QueueItem] = coding_queue(store, case=case, order=order, proposals=self.proposals)
         if not self.queue:
             raise StoreError("the store holds no thought units to code; import transcripts first")
+        store.judge(judge)  # only once there is something to code: a refused start adds nobody
         self.codes: dict[str, frozenset[str]] = judge_codes(store, judge)
         self.notes: dict[str, list[str]] = judge_notes(store, judge)
         self._undo: list[_UndoStep] = []
