@@ -383,6 +383,7 @@ USAGE_ROWS: list[tuple[str, list[str], str]] = [
     ("train --target-recall 2", ["train", "--out", "m", "--target-recall", "2"], "--target-recall"),
     ("export --format pdf", ["export", "--out", "x", "--format", "pdf"], "--format"),
     ("precode without files", ["precode"], "Missing argument"),
+    ("deid key with an unknown subcommand", ["deid", "key", "bogus"], "(see 'transcode deid key --help')"),
     ("deid key without a subcommand file", ["deid", "key", "show"], "Missing argument"),
 ]
 

@@ -306,9 +306,9 @@ class _DeidCommand(TyperCommand):
             from typer._click import Context
 
             keys = typer.main.get_group(key_app)
-            return keys.make_context(
-                "key", list(args[1:]), parent=Context(self, parent=parent, info_name=info_name)
-            )
+            # The parent stands for "transcode deid" without its FILES, so usage lines read right.
+            deid_alone = Context(TyperCommand(info_name), parent=parent, info_name=info_name)
+            return keys.make_context("key", list(args[1:]), parent=deid_alone)
         return super().make_context(info_name, args, parent=parent, **extra)
 
 
