@@ -240,6 +240,29 @@ ROWS: list[tuple[str, list[str], str]] = [
         ["coreideas", "units", "--case", "01", "--domain", "repair", "--db", "{db}"],
         "unknown case '01'",
     ),
+    ("agree a folder", ["agree", "{folder_csv}"], "folder_csv.csv"),
+    ("cross memberships a folder", ["cross", "{folder_csv}", "--cases", "{cases_csv}"], "folder_csv.csv"),
+    (
+        "coreideas import a folder",
+        ["coreideas", "import", "{folder}", "--judge", "ana", "--db", "{db}"],
+        "folder",
+    ),
+    (
+        "categories import a folder",
+        ["categories", "import", "{folder_yaml}", "--judge", "ana", "--db", "{db}"],
+        "folder_yaml.yaml: is a folder",
+    ),
+    (
+        "categories import alias bomb",
+        ["categories", "import", "{alias_bomb_yaml}", "--judge", "ana", "--db", "{db}"],
+        "alias_bomb_yaml.yaml:2: invalid YAML: aliases",
+    ),
+    (
+        "train --gold a folder",
+        ["train", "--gold", "{folder}", "--codebook", "{good_codebook}", "--out", "{tmp}/model"],
+        "folder",
+    ),
+    ("import-qdc a folder", ["import-qdc", "{folder}", "--out", "{tmp}/cb.yaml"], "folder"),
     # -- the --db URL ----------------------------------------------------------------------------
     (
         "--db unknown scheme",

@@ -175,6 +175,7 @@ BUILDERS: dict[str, Callable[[], tuple[str, str | bytes | None]]] = {
     "broken_yaml": lambda: (".yaml", "domains: [\n"),
     "latin1_yaml": lambda: (".yaml", "name: caf\xe9\n".encode("latin-1")),
     "bands_list_yaml": lambda: (".yaml", "general: [1, 2]\ntypical: '> 1/2'\n"),
+    "cases_csv": lambda: (".csv", "case,anxiety\n01,high\n"),
     "latin1_csv": lambda: (".csv", "case,anxiety\n01,\xe9lev\xe9\n".encode("latin-1")),
     "latin1_jsonl": lambda: (".jsonl", '{"case": "caf\xe9"}\n'.encode("latin-1")),
     "bad_jsonl": lambda: (".jsonl", '{"case": "01", "unit": \n'),
