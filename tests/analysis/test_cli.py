@@ -14,6 +14,7 @@ from transcode.analysis import categories as cats
 from transcode.analysis import core_ideas as ideas
 from transcode.cross import inputs
 from transcode.store import open_store
+from transcode.store.db import public_url
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +189,7 @@ def test_bad_input_exits_2_with_one_line(small, args, message):
     assert done.returncode == 2
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and message in lines[0] and small in lines[0]
+    assert len(lines) == 1 and message in lines[0] and public_url(small) in lines[0]  # no password
 
 
 def test_unknown_category_of_an_existing_core_idea_exits_2(small):

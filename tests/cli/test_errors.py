@@ -58,3 +58,22 @@ def test_a_bug_is_one_line_and_exit_1_with_the_traceback_on_request(tmp_path, mo
 def test_help_is_shown_and_exits_0():
     done = run_transcode("status", "--help")
     assert done.returncode == 0 and "Usage: transcode status" in done.stdout
+
+
+def test_the_safety_net_masks_secrets_in_context_only(monkeypatch):
+    """A password shows nowhere as ``:PASSWORD@`` or ``password=PASSWORD``; a password that is also
+    a common word ("transcode") does not blank that word out elsewhere."""
+    from transcode.cli import _one_line, _secrets
+
+    monkeypatch.setenv("TRANSCODE_DB", "postgresql://ana:transcode@db/transcode?sslpassword=k%40y")
+    monkeypatch.setenv("TRANSCODE_KEY_PASSPHRASE", "correct horse battery")
+    secrets = _secrets(["status", "--db=postgresql://bo:p%40ss@h/s"])
+    line = _one_line(
+        "transcode failed on postgresql://ana:transcode@db/transcode?sslpassword=k@y and "
+        "postgresql://bo:p@ss@h/s with 'correct horse battery'",
+        secrets,
+    )
+    assert line == (
+        "transcode failed on postgresql://ana:***@db/transcode?sslpassword=*** and "
+        "postgresql://bo:***@h/s with '***'"
+    )

@@ -47,8 +47,11 @@ _SECRET_OPTIONS = ("--db", "--key-passphrase")
 _SECRET_ENV = ("TRANSCODE_DB", "TRANSCODE_KEY_PASSPHRASE")
 
 
-def _secrets(args: Sequence[str]) -> list[str]:
-    """The secrets this run was given: database passwords and key passphrases, as typed and quoted."""
+def _secrets(args: Sequence[str]) -> list[tuple[str, str]]:
+    """What to mask in this run's messages, as (text, replacement) pairs: a database password where
+    a URL holds it (``:PASSWORD@``, ``password=PASSWORD``), as typed and as quoted, and a key
+    passphrase (at least 8 characters) anywhere. In context only, so that a password which is
+    also a common word does not blank that word out of every message."""
     from urllib.parse import quote, unquote
 
     values = [os.environ.get(name, "") for name in _SECRET_ENV]
@@ -56,31 +59,33 @@ def _secrets(args: Sequence[str]) -> list[str]:
         option, equals, inline = arg.partition("=")
         if option in _SECRET_OPTIONS:
             values.append(inline if equals else (args[index + 1] if index + 1 < len(args) else ""))
-    found = set()
+    found: set[tuple[str, str]] = set()
     for value in filter(None, values):
         if "://" not in value:
-            found.add(value)
+            if len(value) >= 8:
+                found.add((value, "***"))
             continue
         userinfo = value.split("://", 1)[1].split("/", 1)[0].rpartition("@")[0]
         password = userinfo.partition(":")[2]
-        found.update({password, unquote(password), quote(unquote(password), safe="")})
+        for form in filter(None, {password, unquote(password), quote(unquote(password), safe="")}):
+            found.add((f":{form}@", ":***@"))
         for pair in value.partition("?")[2].split("&"):
             key, _, secret = pair.partition("=")
-            if "password" in key.lower():
-                found.update({secret, unquote(secret)})
-    return sorted((s for s in found if len(s) >= 3), key=len, reverse=True)
+            if "password" in key.lower() and secret:
+                found.update({(f"={secret}", "=***"), (f"={unquote(secret)}", "=***")})
+    return sorted(found, key=lambda pair: len(pair[0]), reverse=True)
 
 
-def _one_line(text: str, secrets: Sequence[str] = ()) -> str:
+def _one_line(text: str, secrets: Sequence[tuple[str, str]] = ()) -> str:
     """One line for the user, with any secret this run was given masked (a safety net: messages
     already name stores by their public URL)."""
     line = " ".join(str(text).split())
-    for secret in secrets:
-        line = line.replace(secret, "***")
+    for secret, mask in secrets:
+        line = line.replace(secret, mask)
     return line
 
 
-def _usage_error(err: typer.TyperException, secrets: Sequence[str]) -> int:
+def _usage_error(err: typer.TyperException, secrets: Sequence[tuple[str, str]]) -> int:
     """Click's usage errors (Typer bundles its own click, so these are TyperExceptions)."""
     message = _one_line(err.format_message(), secrets)
     if not message:  # a command group called bare: Typer has printed its help already
