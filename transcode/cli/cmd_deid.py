@@ -40,6 +40,15 @@ from transcode.errors import InputError
 from transcode.files import check_output_file, check_output_folder, ensure_folder, write_atomic
 
 REPORT_NAME = "deid-report.json"
+KeyPassphraseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key-passphrase",
+        envvar="TRANSCODE_KEY_PASSPHRASE",
+        show_envvar=True,
+        help="Passphrase of the key file, at least 8 characters (else typed at the terminal).",
+    ),
+]
 DECISIONS_NAME = "deid-decisions.json"
 
 
@@ -65,15 +74,7 @@ def deid(
             "--key", help="Also write the placeholder -> original mapping, encrypted, to this file."
         ),
     ] = None,
-    key_passphrase: Annotated[
-        str | None,
-        typer.Option(
-            "--key-passphrase",
-            envvar="TRANSCODE_KEY_PASSPHRASE",
-            show_envvar=True,
-            help="Passphrase for --key (at least 8 characters).",
-        ),
-    ] = None,
+    key_passphrase: KeyPassphraseOption = None,
     strict_dates: Annotated[
         bool, typer.Option("--strict-dates", help="Also remove months named without a day or year.")
     ] = False,
@@ -264,15 +265,7 @@ key_app = typer.Typer(help="The encrypted re-identification key written by `tran
 @key_app.command("show")
 def key_show(
     file: Annotated[Path, typer.Argument(help="A key file written by `transcode deid --key`.")],
-    key_passphrase: Annotated[
-        str | None,
-        typer.Option(
-            "--key-passphrase",
-            envvar="TRANSCODE_KEY_PASSPHRASE",
-            show_envvar=True,
-            help="Passphrase of the key file (else typed at the terminal).",
-        ),
-    ] = None,
+    key_passphrase: KeyPassphraseOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Decrypt a key file and show, per de-identified file, each placeholder and its original."""
