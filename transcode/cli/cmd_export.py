@@ -6,14 +6,31 @@ and an Excel workbook for R, SPSS and spreadsheets.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
+from transcode.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    InterviewerOption,
+    JsonOption,
+    NamesOption,
+    ParticipantOption,
+    emit_json,
+    err_console,
+    progress_bar,
+    read_known_names,
+)
 from transcode.files import write_atomic
+
+if TYPE_CHECKING:
+    from transcode.store import Store
 
 
 class ExportFormat(StrEnum):
@@ -75,29 +92,70 @@ def export(
 
 def import_qdpx(
     file: Annotated[
-        Path, typer.Argument(help="A REFI-QDA project (.qdpx) from transcode, NVivo, ATLAS.ti, MAXQDA...")
+        Path,
+        typer.Argument(
+            help="A REFI-QDA project (.qdpx) from transcode, QualCoder, qc, NVivo, ATLAS.ti, MAXQDA..."
+        ),
     ],
     db: DbOption = DEFAULT_DB,
+    names: NamesOption = None,
+    interviewer: InterviewerOption = None,
+    participant: ParticipantOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Load a .qdpx into a new store (one transaction: all of it or nothing)."""
+    """Load a .qdpx into a new store (one transaction: all of it or nothing).
+
+    Text that did not come from transcode is de-identified first, as by `transcode import`.
+    """
     from transcode.exchange import refi
-    from transcode.store import open_store
+    from transcode.ingest import SpeakerRoles
     from transcode.store.snapshot import write_snapshot
 
-    with progress_bar("read qdpx", 2, quiet=json_out) as bar:
-        snapshot = refi.read_qdpx(file)
-        bar.advance()
-        with open_store(db, create=True, project=snapshot.name) as store:
-            summary = write_snapshot(store, snapshot)
-        bar.advance()
+    roles = SpeakerRoles(interviewer, participant, other_speakers="keep")
+    known = read_known_names(names)
+    content = refi.load_qdpx(file, roles=roles)
+    with progress_bar("de-identify", len(content.foreign_cases), quiet=json_out) as bar:
+        refi.deidentify_content(content, known, on_progress=bar.advance)
+    with new_store(db, content.snapshot.name) as store:
+        summary = write_snapshot(store, content.snapshot)
     if json_out:
-        emit_json({"db": db, **summary})
-    else:
-        err_console.print(
-            f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
-            f"{summary['codes']} codes, judges {', '.join(summary['judges']) or 'none'} into {db}"
-        )
+        emit_json({"db": masked(db), **summary, "warnings": content.warnings})
+        return
+    for warning in content.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    err_console.print(
+        f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
+        f"{summary['codes']} codes, judges {escape(', '.join(summary['judges']) or 'none')} into {masked(db)}"
+    )
+
+
+@contextmanager
+def new_store(db: str, project: str) -> Iterator[Store]:
+    """The store at ``db``, created if need be; a SQLite file this call created is removed again if
+    the block fails, so a failed import leaves no new empty store behind."""
+    from transcode.store import db as database
+    from transcode.store import open_store
+
+    engine_url = database.make_engine(db).url
+    target = database.sqlite_file(engine_url) if engine_url.get_backend_name() == "sqlite" else None
+    existed = target is None or target.exists()
+    try:
+        with open_store(db, create=True, project=project) as store:
+            yield store
+    except BaseException:
+        if not existed and target is not None:
+            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}-journal")):
+                leftover.unlink(missing_ok=True)
+        raise
+
+
+def masked(db: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(db).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is reported elsewhere; never echo a secret
+        return "<store>"
 
 
 def import_qdc(

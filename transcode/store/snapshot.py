@@ -28,6 +28,7 @@ from transcode.store.repo import (
 )
 from transcode.store.schema import (
     Case,
+    Category,
     CodebookVersion,
     CodeDecision,
     ConsensusCode,
@@ -71,6 +72,15 @@ class TranscriptData:
     units: tuple[UnitData, ...]
 
 
+@dataclass(frozen=True)
+class CategoryData:
+    """A cross-analysis category of one domain, with its subcategories."""
+
+    name: str
+    is_other: bool = False
+    children: tuple[CategoryData, ...] = ()
+
+
 @dataclass
 class ProjectSnapshot:
     """Everything a .qdpx carries, independent of the store and of XML."""
@@ -83,6 +93,7 @@ class ProjectSnapshot:
     judge_codes: dict[str, dict[str, frozenset[str]]]  # judge -> unit key -> domains
     consensus: dict[str, frozenset[str]] = field(default_factory=dict)
     consensus_by: dict[str, str | None] = field(default_factory=dict)
+    categories: dict[str, tuple[CategoryData, ...]] = field(default_factory=dict)  # domain -> trees
 
 
 # -- reading the store ------------------------------------------------------------------------------
@@ -122,6 +133,10 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
             .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)
             .outerjoin(Judge, Judge.id == ConsensusCode.recorded_by_id)
         ).all()
+        category_rows = s.scalars(
+            select(Category).where(Category.project_id == project.id).order_by(Category.id)
+        ).all()
+        categories = _category_trees(category_rows)
     by_judge: dict[str, list] = defaultdict(list)
     for d in store.decision_log():
         by_judge[d.judge].append((d.unit, d.domain, d.action))
@@ -140,7 +155,22 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
         judge_codes=judge_codes,
         consensus={k: frozenset(v) for k, v in consensus.items()},
         consensus_by=consensus_by,
+        categories=categories,
     )
+
+
+def _category_trees(rows) -> dict[str, tuple[CategoryData, ...]]:
+    children: dict[int | None, list] = defaultdict(list)
+    for row in rows:
+        children[row.parent_id].append(row)
+
+    def tree(row) -> CategoryData:
+        return CategoryData(row.name, bool(row.is_other), tuple(tree(c) for c in children[row.id]))
+
+    out: dict[str, list[CategoryData]] = defaultdict(list)
+    for row in children[None]:
+        out[row.domain].append(tree(row))
+    return {domain: tuple(trees) for domain, trees in out.items()}
 
 
 # -- writing the store -------------------------------------------------------------------------------------
@@ -225,7 +255,19 @@ def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
                 )
                 for d in sorted(domains)
             )
+        for domain, trees in sorted(snapshot.categories.items()):
+            _add_categories(s, project.id, domain, None, trees)
     return project_summary(snapshot)
+
+
+def _add_categories(s, project_id: int, domain: str, parent_id: int | None, trees) -> None:
+    for node in trees:
+        row = Category(
+            project_id=project_id, domain=domain, parent_id=parent_id, name=node.name, is_other=node.is_other
+        )
+        s.add(row)
+        s.flush()
+        _add_categories(s, project_id, domain, row.id, node.children)
 
 
 def project_summary(snapshot: ProjectSnapshot) -> dict:
