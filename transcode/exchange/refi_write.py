@@ -180,7 +180,11 @@ def project_document(snapshot: ProjectSnapshot, created: str) -> tuple[bytes, di
             for unit in t.units:
                 turn_start = spans[unit.turn - 1][0]
                 start, end = turn_start + unit.start, turn_start + unit.end
-                _unit_selections(source, snapshot, t.case, unit.key, start, end, user_guids, consensus_guid)
+                # "line:N KEY": qc places a selection by a leading line:N (0-based), other tools show the key
+                label = f"line:{unit.turn - 1} {unit.key}"
+                _unit_selections(
+                    source, snapshot, (t.case, unit.key, label), start, end, user_guids, consensus_guid
+                )
                 question: str | int | None = unit.question
                 asked = next(
                     (i + 1 for i in range(unit.turn - 2, -1, -1) if t.turns[i].role == "interviewer"), None
@@ -243,8 +247,7 @@ def project_document(snapshot: ProjectSnapshot, created: str) -> tuple[bytes, di
 def _unit_selections(
     source: etree._Element,
     snapshot: ProjectSnapshot,
-    case: str,
-    key: str,
+    unit: tuple[str, str, str],
     start: int,
     end: int,
     user_guids: dict[str, str],
@@ -252,6 +255,7 @@ def _unit_selections(
 ) -> None:
     """One selection per coder of the unit (QualCoder reads the coder from the selection), each
     with that coder's codings; a unit nobody coded is one selection without a user."""
+    case, key, label = unit
     coders: list[tuple[str, str, list[str]]] = [
         (judge, user_guids[judge], sorted(snapshot.judge_codes[judge][key]))
         for judge in sorted(snapshot.judge_codes)
@@ -264,7 +268,7 @@ def _unit_selections(
             source,
             "PlainTextSelection",
             guid=guid("unit", f"{case}/{key}"),
-            name=key,
+            name=label,
             startPosition=str(start),
             endPosition=str(end),
         )
@@ -274,7 +278,7 @@ def _unit_selections(
             source,
             "PlainTextSelection",
             guid=guid("unit", f"{case}/{key}/{coder}"),
-            name=key,
+            name=label,
             startPosition=str(start),
             endPosition=str(end),
             creatingUser=user_guid,
