@@ -51,7 +51,9 @@ def test_qualcoder_per_coder_export_gives_units_with_several_judges():
     path = _foreign("qualcoder_percoder.qdpx")
     content = refi.load_qdpx(path)
     snapshot = content.snapshot
-    assert sorted(d.name for d in snapshot.codebook.domains) == sorted(DOMAINS)  # "Other (no domain)" is other
+    assert sorted(d.name for d in snapshot.codebook.domains) == sorted(
+        DOMAINS
+    )  # "Other (no domain)" is other
     assert [t.source_name for t in snapshot.transcripts] == [f"case_{n:02d}.txt" for n in range(1, 13)]
     assert [t.case for t in snapshot.transcripts] == [f"{n:02d}" for n in range(1, 13)]  # matched by name
     assert snapshot.cases["01"]["anxiety"] == "high"
