@@ -318,3 +318,21 @@ def test_qdc_errors(tmp_path):
     path.write_bytes(b"<Codes/>")
     with pytest.raises(InputError, match="not a REFI-QDA codebook"):
         refi.read_qdc(path)
+
+
+def test_uncoded_units_travel_in_the_metadata_only(tmp_path):
+    """No selection for a unit nobody coded (QualCoder would make each an empty annotation), yet it
+    comes back."""
+    from tests.support.stores import build_store
+
+    store = build_store(f"sqlite:///{tmp_path / 'room.db'}")
+    path = tmp_path / "room.qdpx"
+    refi.export_qdpx(store, path)
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+    assert root.find(".//q:PlainTextSelection", NS) is None
+    before = refi.read_snapshot(store)
+    after = refi.read_qdpx(path)
+    assert sum(len(t.units) for t in after.transcripts) == 12
+    assert [t.units for t in after.transcripts] == [t.units for t in before.transcripts]
+    store.close()

@@ -254,7 +254,8 @@ def _unit_selections(
     consensus_guid: str,
 ) -> None:
     """One selection per coder of the unit (QualCoder reads the coder from the selection), each
-    with that coder's codings; a unit nobody coded is one selection without a user."""
+    with that coder's codings. A unit nobody coded has no selection (QualCoder would make each an
+    empty annotation); the source's metadata note keeps it."""
     case, key, label = unit
     coders: list[tuple[str, str, list[str]]] = [
         (judge, user_guids[judge], sorted(snapshot.judge_codes[judge][key]))
@@ -263,16 +264,6 @@ def _unit_selections(
     ]
     if snapshot.consensus.get(key):
         coders.append((f"{CONSENSUS_USER}\x00", consensus_guid, sorted(snapshot.consensus[key])))
-    if not coders:
-        element(
-            source,
-            "PlainTextSelection",
-            guid=guid("unit", f"{case}/{key}"),
-            name=label,
-            startPosition=str(start),
-            endPosition=str(end),
-        )
-        return
     for coder, user_guid, domains in coders:
         selection = element(
             source,
