@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -142,14 +143,22 @@ def test_a_failed_import_leaves_no_new_store(small, tmp_path):
     assert not target.exists()
 
 
-def test_a_store_created_for_an_import_that_fails_while_writing_is_removed(tmp_path):
-    from transcode.cli.cmd_export import new_store
+def test_a_store_created_for_an_import_that_fails_while_writing_is_removed(small, tmp_path):
+    """A unit key used twice is found only by the database: the new SQLite file goes again."""
+    from transcode.store.snapshot import write_new_store
 
+    before, _ = small
+    broken = before.transcripts[-1]
+    snapshot = replace(
+        before,
+        transcripts=[*before.transcripts[:-1], replace(broken, units=(*broken.units, broken.units[0]))],
+    )
     target = tmp_path / "new.db"
-    with pytest.raises(RuntimeError), new_store(f"sqlite:///{target}", "p"):
-        assert target.exists()
-        raise RuntimeError("the write failed")
+    with pytest.raises(Exception):  # noqa: B017 - the database's own uniqueness error
+        write_new_store(f"sqlite:///{target}", snapshot)
     assert not target.exists() and not Path(f"{target}-wal").exists()
+    summary, shown = write_new_store(f"sqlite:///{target}", before)
+    assert summary["units"] == 8 and target.exists() and shown == f"sqlite:///{target}"
 
 
 def test_the_first_metadata_format_is_still_read(small, tmp_path):

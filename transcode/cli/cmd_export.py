@@ -6,11 +6,9 @@ and an Excel workbook for R, SPSS and spreadsheets.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -28,9 +26,6 @@ from transcode.cli.common import (
     read_known_names,
 )
 from transcode.files import write_atomic
-
-if TYPE_CHECKING:
-    from transcode.store import Store
 
 
 class ExportFormat(StrEnum):
@@ -109,53 +104,24 @@ def import_qdpx(
     """
     from transcode.exchange import refi
     from transcode.ingest import SpeakerRoles
-    from transcode.store.snapshot import write_snapshot
+    from transcode.store.snapshot import write_new_store
 
     roles = SpeakerRoles(interviewer, participant, other_speakers="keep")
     known = read_known_names(names)
     content = refi.load_qdpx(file, roles=roles)
     with progress_bar("de-identify", len(content.foreign_cases), quiet=json_out) as bar:
         refi.deidentify_content(content, known, on_progress=bar.advance)
-    with new_store(db, content.snapshot.name) as store:
-        summary = write_snapshot(store, content.snapshot)
+    summary, shown = write_new_store(db, content.snapshot)
     if json_out:
-        emit_json({"db": masked(db), **summary, "warnings": content.warnings})
+        emit_json({"db": shown, **summary, "warnings": content.warnings})
         return
     for warning in content.warnings:
         err_console.print(f"[yellow]warning:[/] {escape(warning)}")
     err_console.print(
         f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
-        f"{summary['codes']} codes, judges {escape(', '.join(summary['judges']) or 'none')} into {masked(db)}"
+        f"{summary['codes']} codes, judges {escape(', '.join(summary['judges']) or 'none')} "
+        f"into {escape(shown)}"
     )
-
-
-@contextmanager
-def new_store(db: str, project: str) -> Iterator[Store]:
-    """The store at ``db``, created if need be; a SQLite file this call created is removed again if
-    the block fails, so a failed import leaves no new empty store behind."""
-    from transcode.store import db as database
-    from transcode.store import open_store
-
-    engine_url = database.make_engine(db).url
-    target = database.sqlite_file(engine_url) if engine_url.get_backend_name() == "sqlite" else None
-    existed = target is None or target.exists()
-    try:
-        with open_store(db, create=True, project=project) as store:
-            yield store
-    except BaseException:
-        if not existed and target is not None:
-            for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm"), Path(f"{target}-journal")):
-                leftover.unlink(missing_ok=True)
-        raise
-
-
-def masked(db: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(db).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is reported elsewhere; never echo a secret
-        return "<store>"
 
 
 def import_qdc(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -268,6 +269,26 @@ def _add_categories(s, project_id: int, domain: str, parent_id: int | None, tree
         s.add(row)
         s.flush()
         _add_categories(s, project_id, domain, row.id, node.children)
+
+
+def write_new_store(url: str, snapshot: ProjectSnapshot) -> tuple[dict, str]:
+    """Load ``snapshot`` into the store at ``url``, created if need be: (summary, the URL without its
+    password). A SQLite file this call created is removed again if loading fails, so a failed
+    import leaves no new empty store behind."""
+    from transcode.store import db as database
+    from transcode.store.repo import open_store
+
+    engine_url = database.make_engine(url).url
+    target = database.sqlite_file(engine_url) if engine_url.get_backend_name() == "sqlite" else None
+    existed = target is None or target.exists()
+    try:
+        with open_store(url, create=True, project=snapshot.name) as store:
+            return write_snapshot(store, snapshot), store.engine.url.render_as_string(hide_password=True)
+    except BaseException:
+        if not existed and target is not None:
+            for leftover in ("", "-wal", "-shm", "-journal"):
+                Path(f"{target}{leftover}").unlink(missing_ok=True)
+        raise
 
 
 def project_summary(snapshot: ProjectSnapshot) -> dict:
