@@ -44,6 +44,19 @@ def test_case_id_defaults_to_file_name_and_bom_is_accepted(tmp_path):
     assert [x.speaker_role for x in t.turns] == ["interviewer", "participant"]
 
 
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1e"])
+def test_only_cr_and_lf_break_lines(tmp_path, separator):
+    """U+2028, NEL, form feeds... are text inside a turn, not line breaks (str.splitlines would split)."""
+    path = tmp_path / "t.txt"
+    path.write_bytes(f"I: Hello?\rP: One{separator}two.\r\nI: Bye.\n".encode())
+    transcript = read_transcript(path)
+    assert [(t.label, t.text, t.line) for t in transcript.turns] == [
+        ("I", "Hello?", 1),
+        ("P", f"One{separator}two.", 2),
+        ("I", "Bye.", 3),
+    ]
+
+
 def test_labels_are_case_insensitive_and_overridable(tmp_path):
     path = write(tmp_path, "a.txt", "int: Question?\nt: Answer here.\n")
     assert [x.speaker_role for x in read_transcript(path).turns] == ["interviewer", "participant"]

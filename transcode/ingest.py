@@ -36,6 +36,14 @@ _HEADER = re.compile(r"^#\s*([\w -]+?)\s*:\s*(.*?)\s*$")
 # A speaker label: up to three short words at the start of an unindented line, then a colon.
 _LABEL = re.compile(r"^([A-Za-z][\w.'-]*(?: [A-Za-z][\w.'-]*){0,2})\s*:\s?(.*)$")
 _TIMESTAMP = re.compile(r"^\s*\d{1,2}:\d{2}")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split at CR, LF or CRLF only: ``str.splitlines`` also splits at U+2028, U+0085, form
+    feeds and the like, which are text inside a turn, not line breaks."""
+    lines = _LINE_BREAK.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 class SpeakerRoles:
@@ -89,7 +97,7 @@ def read_transcript(
     else:
         text = read_text(path)
         if suffix == ".txt":
-            transcript = parse_text_lines(text.splitlines(), roles, str(path), default_case=path.stem)
+            transcript = parse_text_lines(split_lines(text), roles, str(path), default_case=path.stem)
         elif suffix == ".csv":
             transcript = _parse_csv(text, roles, str(path), path.stem)
         else:
@@ -326,7 +334,7 @@ def _parse_captions(
         captions = webvtt.from_buffer(io.StringIO(text), format=suffix[1:])
     except (MalformedFileError, ValueError, IndexError) as err:
         raise InputError(f"malformed {suffix[1:].upper()} captions: {err}", source) from None
-    raw_lines = text.splitlines()
+    raw_lines = split_lines(text)
     cursor = 0
     turns: list[Turn] = []
     for caption in captions.captions:

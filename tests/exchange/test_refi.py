@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,10 @@ def _rezip(source: Path, target: Path, change) -> Path:
     return target
 
 
+NS = {"q": refi.PROJECT_NS}
+CREATED = "2026-12-01T00:00:00Z"
+
+
 def _new_store(tmp_path: Path):
     return open_store(f"sqlite:///{tmp_path / 'new.db'}", create=True)
 
@@ -52,27 +57,66 @@ def test_export_follows_the_refi_project_schema(demo):
     _, qdpx = demo
     with zipfile.ZipFile(qdpx) as archive:
         document = archive.read("project.qde")
-        sources = [n for n in archive.namelist() if n.startswith("Sources/")]
+        names = archive.namelist()
     assert refi.schema_errors(document, "project") == []
-    assert len(sources) == 12
+    assert len([n for n in names if n.startswith("sources/")]) == 12
+    assert not [n for n in names if n.startswith("Sources/")]
     root = etree.fromstring(document)
-    ns = {"q": refi.PROJECT_NS}
-    assert {u.get("name") for u in root.iterfind(".//q:User", ns)} == {"A", "B", "team", "consensus"}
-    assert len(root.findall(".//q:PlainTextSelection", ns)) == 1119
+    assert {u.get("name") for u in root.iterfind(".//q:User", NS)} == {"A", "B", "team", "consensus"}
+    spans = {
+        (s.getparent().get("guid"), s.get("startPosition"), s.get("endPosition"))
+        for s in root.iterfind(".//q:PlainTextSelection", NS)
+    }
+    assert len(spans) == 1119
+
+
+def test_export_is_what_other_programs_read(demo):
+    """creatingUser on selections and codings (QualCoder reads the selection's), one coder per
+    selection, notes with creationDateTime, base names, categories nested, domains as a Set."""
+    store, qdpx = demo
+    with zipfile.ZipFile(qdpx) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+    coded = 0
+    for selection in root.iterfind(".//q:PlainTextSelection", NS):
+        codings = selection.findall("q:Coding", NS)
+        if codings:
+            coded += 1
+            assert selection.get("creatingUser")
+            assert {c.get("creatingUser") for c in codings} == {selection.get("creatingUser")}
+    assert coded > 1119  # units coded by several judges are several selections
+    notes = root.findall(".//q:Notes/q:Note", NS)
+    assert len(notes) == 13 and all(n.get("creationDateTime") for n in notes)
+    assert all("/" not in s.get("name") for s in root.iterfind(".//q:TextSource", NS))
+    codebook = store.codebook()
+    top = root.findall("q:CodeBook/q:Codes/q:Code", NS)
+    assert [c.get("name") for c in top] == [d.name for d in codebook.domains] + ["Other (no domain)"]
+    domain_set = root.find("q:Sets/q:Set", NS)
+    assert domain_set.get("name") == "CQR domains"
+    assert [m.get("targetGUID") for m in domain_set.findall("q:MemberCode", NS)] == [
+        c.get("guid") for c in top[:-1]
+    ]
+    first = codebook.domains[0]
+    assert first.questions and all(
+        q in top[0].findtext("q:Description", namespaces=NS) for q in first.questions
+    )
+    snapshot = refi.read_snapshot(store)
+    nested = {c.get("name") for c in root.iterfind("q:CodeBook/q:Codes/q:Code/q:Code", NS)}
+    stored = {c.name for trees in snapshot.categories.values() for c in trees}
+    assert stored and stored <= nested
 
 
 def test_selections_point_at_the_unit_text(demo):
     store, qdpx = demo
     with zipfile.ZipFile(qdpx) as archive:
         root = etree.fromstring(archive.read("project.qde"))
-        texts = {n: archive.read(n).decode() for n in archive.namelist() if n.startswith("Sources/")}
-    ns = {"q": refi.PROJECT_NS}
+        texts = {n: archive.read(n).decode() for n in archive.namelist() if n.startswith("sources/")}
+    ns = NS
     by_key = {u.key: u.text for u in store.units()}
     for source in root.iterfind(".//q:TextSource", ns):
-        text = texts["Sources/" + source.get("plainTextPath").removeprefix("internal://")]
+        text = texts["sources/" + source.get("plainTextPath").removeprefix("internal://")]
         for selection in source.iterfind("q:PlainTextSelection", ns):
             start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
-            assert text[start:end] == by_key[selection.get("name")]
+            assert text[start:end] == by_key[selection.get("name").split()[-1]]
 
 
 def test_project_round_trip_is_lossless(demo, tmp_path):
@@ -82,12 +126,13 @@ def test_project_round_trip_is_lossless(demo, tmp_path):
     before, after = refi.read_snapshot(store), refi.read_snapshot(target)
     assert after.codebook == before.codebook
     assert after.cases == before.cases
-    assert after.transcripts == before.transcripts
+    assert after.transcripts == [replace(t, source_name=Path(t.source_name).name) for t in before.transcripts]
     assert after.judges == before.judges
     assert after.judge_codes == before.judge_codes and len(after.judge_codes["A"]) > 100
     assert after.consensus == before.consensus
     assert all_judge_codes(target) == all_judge_codes(store)
-    assert refi.project_document(after) == refi.project_document(before)
+    assert after.categories == before.categories and after.categories
+    assert refi.project_document(after, CREATED) == refi.project_document(before, CREATED)
     target.close()
 
 
@@ -129,8 +174,8 @@ def test_foreign_project_without_transcode_metadata(demo, tmp_path):
         first.units[0].text
         == first.turns[first.units[0].turn - 1].text[first.units[0].start : first.units[0].end]
     )
-    assert snapshot.consensus == {}  # the consensus user is a plain user without the metadata
-    assert len(snapshot.judge_codes["consensus"]) == 1119
+    assert len(snapshot.consensus) == 1119  # a user called consensus holds the consensus codes
+    assert "consensus" not in snapshot.judges and "consensus" not in snapshot.judge_codes
     target = _new_store(tmp_path)
     assert refi.write_snapshot(target, snapshot)["units"] == 1119
     target.close()
@@ -176,7 +221,7 @@ def test_bad_archives_name_the_problem_and_import_nothing(demo, tmp_path, case, 
 def test_missing_source_file_is_named(demo, tmp_path):
     _, qdpx = demo
     with zipfile.ZipFile(qdpx) as archive:
-        first = sorted(n for n in archive.namelist() if n.startswith("Sources/"))[0]
+        first = sorted(n for n in archive.namelist() if n.startswith("sources/"))[0]
     bad = _rezip(qdpx, tmp_path / "missing.qdpx", lambda n, d: None if n == first else d)
     with pytest.raises(InputError, match=r"points to 'internal://.*\.txt', which is not in the archive"):
         refi.read_qdpx(bad)
@@ -273,3 +318,21 @@ def test_qdc_errors(tmp_path):
     path.write_bytes(b"<Codes/>")
     with pytest.raises(InputError, match="not a REFI-QDA codebook"):
         refi.read_qdc(path)
+
+
+def test_uncoded_units_travel_in_the_metadata_only(tmp_path):
+    """No selection for a unit nobody coded (QualCoder would make each an empty annotation), yet it
+    comes back."""
+    from tests.support.stores import build_store
+
+    store = build_store(f"sqlite:///{tmp_path / 'room.db'}")
+    path = tmp_path / "room.qdpx"
+    refi.export_qdpx(store, path)
+    with zipfile.ZipFile(path) as archive:
+        root = etree.fromstring(archive.read("project.qde"))
+    assert root.find(".//q:PlainTextSelection", NS) is None
+    before = refi.read_snapshot(store)
+    after = refi.read_qdpx(path)
+    assert sum(len(t.units) for t in after.transcripts) == 12
+    assert [t.units for t in after.transcripts] == [t.units for t in before.transcripts]
+    store.close()

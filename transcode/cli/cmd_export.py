@@ -11,8 +11,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
+from transcode.cli.common import (
+    DEFAULT_DB,
+    DbOption,
+    InterviewerOption,
+    JsonOption,
+    NamesOption,
+    ParticipantOption,
+    emit_json,
+    err_console,
+    progress_bar,
+    read_known_names,
+)
 from transcode.files import check_output_file, check_output_folder, write_atomic
 
 
@@ -79,32 +91,41 @@ def export(
 
 def import_qdpx(
     file: Annotated[
-        Path, typer.Argument(help="A REFI-QDA project (.qdpx) from transcode, NVivo, ATLAS.ti, MAXQDA...")
+        Path,
+        typer.Argument(
+            help="A REFI-QDA project (.qdpx) from transcode, QualCoder, qc, NVivo, ATLAS.ti, MAXQDA..."
+        ),
     ],
     db: DbOption = DEFAULT_DB,
+    names: NamesOption = None,
+    interviewer: InterviewerOption = None,
+    participant: ParticipantOption = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Load a .qdpx into a new store (one transaction: all of it or nothing)."""
-    from transcode.exchange import refi
-    from transcode.store import open_store
-    from transcode.store.snapshot import write_snapshot
+    """Load a .qdpx into a new store (one transaction: all of it or nothing).
 
-    with progress_bar("read qdpx", 2, quiet=json_out) as bar:
-        snapshot = refi.read_qdpx(file)
-        bar.advance()
-        with open_store(db, create=True, project=snapshot.name) as store:
-            summary = write_snapshot(store, snapshot)
-            label = store.label
-        bar.advance()
+    Text that did not come from transcode is de-identified first, as by `transcode import`.
+    """
+    from transcode.exchange import refi
+    from transcode.ingest import SpeakerRoles
+    from transcode.store.snapshot import write_new_store
+
+    roles = SpeakerRoles(interviewer, participant, other_speakers="keep")
+    known = read_known_names(names)
+    content = refi.load_qdpx(file, roles=roles)
+    with progress_bar("de-identify", len(content.foreign_cases), quiet=json_out) as bar:
+        refi.deidentify_content(content, known, on_progress=bar.advance)
+    summary, shown = write_new_store(db, content.snapshot)
     if json_out:
-        emit_json({"db": label, **summary})
-    else:
-        err_console.print(
-            f"imported {summary['units']} units of {summary['cases']} cases, "
-            f"{summary['codes']} codes, judges {', '.join(summary['judges']) or 'none'} into {label}",
-            markup=False,
-            highlight=False,
-        )
+        emit_json({"db": shown, **summary, "warnings": content.warnings})
+        return
+    for warning in content.warnings:
+        err_console.print(f"[yellow]warning:[/] {escape(warning)}")
+    err_console.print(
+        f"[green]imported[/] {summary['units']} units of {summary['cases']} cases, "
+        f"{summary['codes']} codes, judges {escape(', '.join(summary['judges']) or 'none')} "
+        f"into {escape(shown)}"
+    )
 
 
 def import_qdc(

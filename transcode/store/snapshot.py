@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from transcode.store.repo import (
 )
 from transcode.store.schema import (
     Case,
+    Category,
     CodebookVersion,
     CodeDecision,
     ConsensusCode,
@@ -71,6 +73,15 @@ class TranscriptData:
     units: tuple[UnitData, ...]
 
 
+@dataclass(frozen=True)
+class CategoryData:
+    """A cross-analysis category of one domain, with its subcategories."""
+
+    name: str
+    is_other: bool = False
+    children: tuple[CategoryData, ...] = ()
+
+
 @dataclass
 class ProjectSnapshot:
     """Everything a .qdpx carries, independent of the store and of XML."""
@@ -83,6 +94,7 @@ class ProjectSnapshot:
     judge_codes: dict[str, dict[str, frozenset[str]]]  # judge -> unit key -> domains
     consensus: dict[str, frozenset[str]] = field(default_factory=dict)
     consensus_by: dict[str, str | None] = field(default_factory=dict)
+    categories: dict[str, tuple[CategoryData, ...]] = field(default_factory=dict)  # domain -> trees
 
 
 # -- reading the store ------------------------------------------------------------------------------
@@ -122,6 +134,10 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
             .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)
             .outerjoin(Judge, Judge.id == ConsensusCode.recorded_by_id)
         ).all()
+        category_rows = s.scalars(
+            select(Category).where(Category.project_id == project.id).order_by(Category.id)
+        ).all()
+        categories = _category_trees(category_rows)
     by_judge: dict[str, list] = defaultdict(list)
     for d in store.decision_log():
         by_judge[d.judge].append((d.unit, d.domain, d.action))
@@ -140,7 +156,22 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
         judge_codes=judge_codes,
         consensus={k: frozenset(v) for k, v in consensus.items()},
         consensus_by=consensus_by,
+        categories=categories,
     )
+
+
+def _category_trees(rows) -> dict[str, tuple[CategoryData, ...]]:
+    children: dict[int | None, list] = defaultdict(list)
+    for row in rows:
+        children[row.parent_id].append(row)
+
+    def tree(row) -> CategoryData:
+        return CategoryData(row.name, bool(row.is_other), tuple(tree(c) for c in children[row.id]))
+
+    out: dict[str, list[CategoryData]] = defaultdict(list)
+    for row in children[None]:
+        out[row.domain].append(tree(row))
+    return {domain: tuple(trees) for domain, trees in out.items()}
 
 
 # -- writing the store -------------------------------------------------------------------------------------
@@ -225,7 +256,39 @@ def write_snapshot(store: Store, snapshot: ProjectSnapshot) -> dict:
                 )
                 for d in sorted(domains)
             )
+        for domain, trees in sorted(snapshot.categories.items()):
+            _add_categories(s, project.id, domain, None, trees)
     return project_summary(snapshot)
+
+
+def _add_categories(s, project_id: int, domain: str, parent_id: int | None, trees) -> None:
+    for node in trees:
+        row = Category(
+            project_id=project_id, domain=domain, parent_id=parent_id, name=node.name, is_other=node.is_other
+        )
+        s.add(row)
+        s.flush()
+        _add_categories(s, project_id, domain, row.id, node.children)
+
+
+def write_new_store(url: str, snapshot: ProjectSnapshot) -> tuple[dict, str]:
+    """Load ``snapshot`` into the store at ``url``, created if need be: (summary, the URL without its
+    password). A SQLite file this call created is removed again if loading fails, so a failed
+    import leaves no new empty store behind."""
+    from transcode.store import db as database
+    from transcode.store.repo import open_store
+
+    engine_url = database.make_engine(url).url
+    target = database.sqlite_file(engine_url) if engine_url.get_backend_name() == "sqlite" else None
+    existed = target is None or target.exists()
+    try:
+        with open_store(url, create=True, project=snapshot.name) as store:
+            return write_snapshot(store, snapshot), store.label
+    except BaseException:
+        if not existed and target is not None:
+            for leftover in ("", "-wal", "-shm", "-journal"):
+                Path(f"{target}{leftover}").unlink(missing_ok=True)
+        raise
 
 
 def project_summary(snapshot: ProjectSnapshot) -> dict:
