@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_load(url: str, judges: int, seconds: float, work: Path) -> dict:
-    from tests.test_tui_store import build_store
+    from tests.support.stores import build_store
     from transcode.testing.judge_load import read_acks, stored_decisions
 
     store = build_store(url)

@@ -12,7 +12,17 @@ from typing import Annotated
 
 import typer
 
-from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, progress_bar
+from transcode.cli.common import (
+    DEFAULT_DB,
+    ByOption,
+    DbOption,
+    JsonOption,
+    UnlockOption,
+    emit_json,
+    err_console,
+    progress_bar,
+    unlock_by,
+)
 from transcode.files import write_atomic
 
 
@@ -37,20 +47,27 @@ def export(
             "--compare", help="csv/xlsx: add subgroup columns to the cross-analysis (ATTR or ATTR=A:B)."
         ),
     ] = None,
+    unlock: UnlockOption = False,
+    by: ByOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Export the project: REFI-QDA project/codebook, or the tables as CSV / Excel.
 
-    The tables include every judge's codes: export them after independent coding.
+    A project export (qdpx, csv, xlsx) holds every judge's codes, so it is refused while a case
+    holding judges' codes is still in independent coding (a lead may --unlock --by LEAD: logged).
     """
+    from transcode.coding import phases
     from transcode.cross.io import parse_compare
     from transcode.exchange import refi, tables
     from transcode.store import open_store
 
     for spec in compare or ():
         parse_compare(spec)  # a malformed spec stops before any work
+    lead = unlock_by(unlock, by)
 
     with open_store(db) as store:
+        if fmt != ExportFormat.qdc:
+            phases.require_whole_study_open(store, f"export --format {fmt.value}", unlock_by=lead)
         if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
             with progress_bar(f"export {fmt.value}", 1, quiet=json_out) as bar:
                 summary = (refi.export_qdpx if fmt == ExportFormat.qdpx else refi.export_qdc)(store, out)
@@ -81,6 +98,7 @@ def import_qdpx(
     json_out: JsonOption = False,
 ) -> None:
     """Load a .qdpx into a new store (one transaction: all of it or nothing)."""
+    from transcode.coding import phases
     from transcode.exchange import refi
     from transcode.store import open_store
     from transcode.store.snapshot import write_snapshot
@@ -90,6 +108,7 @@ def import_qdpx(
         bar.advance()
         with open_store(db, create=True, project=snapshot.name) as store:
             summary = write_snapshot(store, snapshot)
+            phases.enter_phases(store, f"imported from {file.name}: cases with consensus codes")
         bar.advance()
     if json_out:
         emit_json({"db": db, **summary})
