@@ -51,7 +51,7 @@ def add_command(
     with opened_store(db) as store:
         person = people.add_person(store, name, role, db_role)
         postgres = store.db_user() is not None
-    done(as_json, person._asdict(), f"{person.name} is now a {person.role} of this study")
+    done(as_json, person._asdict(), f"{person.name} is now {people.with_article(person.role)} of this study")
     if postgres and not person.db_role and not as_json:
         err_console.print(
             f"note: {person.name} has no database role of their own, so row-level security cannot tell "

@@ -41,7 +41,9 @@ def require(store: Store, name: str | None, roles: Sequence[str] = ROLES, *, doi
             f"a study owner adds them with `transcode judges add {name} --role judge|auditor|lead`"
         )
     if role not in roles:
-        raise PhaseError(f"{name} is {_a(role)}; {doing} needs {' or '.join(_a(r) for r in roles)}")
+        raise PhaseError(
+            f"{name} is {with_article(role)}; {doing} needs {' or '.join(with_article(r) for r in roles)}"
+        )
     connected = store.connected_judge()
     if connected is not None and connected != name:
         raise PhaseError(
@@ -68,7 +70,9 @@ def require_coder(store: Store, name: str) -> None:
     if role is None:
         require(store, name, doing="coding")
     if role not in CODING_ROLES:
-        raise PhaseError(f"{name} is {_a(role or '')}; only judges and leads code units (auditors: --audit)")
+        raise PhaseError(
+            f"{name} is {with_article(role or '')}; only judges and leads code units (auditors: --audit)"
+        )
 
 
 def _cases(store: Store, cases: Sequence[str] | None) -> list[str]:
@@ -83,5 +87,5 @@ def _cases(store: Store, cases: Sequence[str] | None) -> list[str]:
     return list(dict.fromkeys(cases))
 
 
-def _a(role: str) -> str:
+def with_article(role: str) -> str:
     return f"an {role}" if role[:1] in "aeiou" else f"a {role}"
