@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 from transcode.coding import phases
 from transcode.coding.independent import CodingSession
 from transcode.errors import PhaseError
-from transcode.store import db, open_store
+from transcode.store import db, open_store, security
 
 
 def old_store(url: str) -> None:
@@ -113,6 +113,10 @@ def test_an_existing_study_enters_the_phases(db_url):
         assert all("migration 0002" in e.details["reason"] for e in store.events())
         assert {d.suggestions_shown for d in store.decision_log()} == {None}  # not recorded back then
         assert {j.name: j.role for j in store.judges()} == {"A": "judge", "B": "judge", "Aud": "auditor"}
+        if store.engine.url.get_backend_name() == "postgresql":
+            with store.engine.connect() as connection:
+                installed = security.policies_installed(connection)
+            assert installed == {(table, name) for table, name, *_ in security.POLICIES}
 
         # and the study goes on under the new rules
         store.add_judge("L", "lead")

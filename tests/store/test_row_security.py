@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, drop_database
 from tests.support.stores import LEAD, build_store
 from transcode.coding import people, phases
 from transcode.coding.codes import Decision
@@ -67,8 +67,8 @@ def team():
     finally:
         for store in stores:
             store.close()
+        drop_database(admin, database)
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
             for role in roles.values():
                 connection.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
         admin.dispose()

@@ -29,6 +29,10 @@ def url(tmp_path) -> str:
         (["--judge", "A", "--consensus", "--case", "01"], "the consensus view would show one judge's codes"),
         (["--judge", "A", "--consensus", "--unlock"], "A is a judge; --unlock needs a lead"),
         (["--judge", "A", "--unlock"], "--unlock goes with --consensus"),
+        (
+            ["--consensus", "--unlock"],
+            "--unlock needs the lead who takes responsibility for it: --judge LEAD",
+        ),
         (["--judge", "A", "--audit"], "nothing to audit yet"),
     ],
 )

@@ -64,6 +64,8 @@ class TranscodeApp(App):
             raise InputError(
                 "--unlock goes with --consensus (a lead opens a case still in independent coding)"
             )
+        if unlock and not name:
+            raise InputError("--unlock needs the lead who takes responsibility for it: --judge LEAD")
         if mode == "code" and store.judge_role(name) == "auditor":
             raise InputError(f"{name} is an auditor; auditors use --audit")
         self.store = store

@@ -7,7 +7,9 @@ Create Date: 2026-12-05 09:16:41.062660
 An existing study is brought into the phases as the issue asks: a case that already holds
 consensus codes starts in ``consensus``, every other case in ``independent``. Every judge who has
 coded in a case is assigned to it (finished when they have coded every unit of it), and each
-case's starting phase is written to the event trail.
+case's starting phase is written to the event trail. On PostgreSQL the row-level security
+policies are installed too (as ``transcode init`` does), so a team store upgraded by any command
+is protected.
 """
 
 from collections import defaultdict
@@ -89,6 +91,10 @@ def upgrade() -> None:
     with op.batch_alter_table("judge", schema=None) as batch_op:
         batch_op.add_column(sa.Column("db_role", sa.String(length=63), nullable=True))
     _existing_studies_enter_their_phases()
+    if op.get_bind().dialect.name == "postgresql":  # a team store upgraded by any command is protected
+        from transcode.store import security
+
+        security.install_policies(op.get_bind())
 
 
 def _existing_studies_enter_their_phases() -> None:
@@ -162,6 +168,13 @@ def _existing_studies_enter_their_phases() -> None:
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        from transcode.store import security
+
+        for table, name, *_ in security.POLICIES:
+            op.execute(f"DROP POLICY IF EXISTS {name} ON {table}")
+        for table in sorted({table for table, *_ in security.POLICIES}):
+            op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
     with op.batch_alter_table("judge", schema=None) as batch_op:
         batch_op.drop_column("db_role")
     with op.batch_alter_table("code_decision", schema=None) as batch_op:
