@@ -64,6 +64,24 @@ def _fresh_postgres_database():
     try:
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
+
+
+def drop_database(admin, name: str, tries: int = 10) -> None:
+    """DROP DATABASE ... WITH (FORCE), waiting out an autovacuum worker that happens to be in it
+    (a role without pg_signal_backend may not end that process, so the drop fails until it leaves)."""
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)

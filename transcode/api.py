@@ -5,8 +5,9 @@
     project.units().head()
     project.cross_table(compare=["anxiety"])
 
-``codes()`` and ``decisions()`` include every judge's codes: use them after independent coding
-(for agreement and consensus), not while judges still code blind.
+``codes()`` and ``decisions()`` hold every judge's codes, so they refuse (PhaseError) while a case
+holding judges' codes is still in independent coding. The API never writes, so it cannot log a
+lead's unlock: a lead who must read them earlier exports with ``transcode export --unlock --by LEAD``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,14 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from transcode.coding import phases
 from transcode.exchange import tables
 from transcode.store import Store, open_store
+
+_API_HINT = (
+    "or a lead exports them with `transcode export --unlock --by LEAD` "
+    "(logged; this API only reads, so it cannot log an unlock)"
+)
 
 
 class Project:
@@ -30,11 +37,16 @@ class Project:
         return tables.units_table(self._store)
 
     def codes(self) -> pd.DataFrame:
-        """Every judge's current codes: one row per case, unit, judge, role, code."""
+        """Every judge's current codes: one row per case, unit, judge, role, code (refused while a
+        case holding judges' codes is in independent coding)."""
+        phases.require_whole_study_open(self._store, "transcode.open().codes()", hint=_API_HINT)
         return tables.codes_table(self._store)
 
     def decisions(self) -> pd.DataFrame:
-        """The full decision log with times and the model version a decision came from."""
+        """The full decision log with times, the model version a decision came from and whether
+        the suggestions were on the screen (refused while a case holding judges' codes is in
+        independent coding)."""
+        phases.require_whole_study_open(self._store, "transcode.open().decisions()", hint=_API_HINT)
         return tables.decisions_table(self._store)
 
     def consensus(self) -> pd.DataFrame:

@@ -6,7 +6,9 @@
     ├── InputError                 what was asked is invalid: a bad value, file or line (exit 2)
     │   └── StoreError             ... for this store: it names what the store does not hold,
     │       │                      conflicts with what it holds, or comes before the step it needs
-    │       └── StoreWriteError    the database refused a write (disk full, read-only)
+    │       ├── StoreWriteError    the database refused a write (disk full, read-only)
+    │       └── PhaseError         the study's phase forbids it (blind coding: another judge's
+    │                              codes before consensus; a lead's step not taken yet)
     └── ModelIntegrityError        a pinned model file is not the one verified (exit 1)
 
 A :class:`StoreError` is an :class:`InputError` (the contract's exit 2: the request cannot be
@@ -52,6 +54,11 @@ class StoreError(InputError):
 
 class StoreWriteError(StoreError):
     """The database refused a write for lack of space or permission; the transaction was rolled back."""
+
+
+class PhaseError(StoreError):
+    """A case's study phase forbids what was asked: above all, reading another judge's codes before
+    the case reaches consensus (transcode.coding.phases says what each phase allows)."""
 
 
 class ModelIntegrityError(TranscodeError):

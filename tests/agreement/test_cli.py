@@ -273,7 +273,7 @@ def test_missing_file_is_reported(monkeypatch, capsys, tmp_path) -> None:
 
 
 def test_without_a_file_the_report_reads_the_judges_codes_in_the_store(monkeypatch, capsys, tmp_path) -> None:
-    from tests.support.stores import build_store
+    from tests.support.stores import build_store, open_phase
     from transcode.coding.codes import Decision
     from transcode.coding.independent import record_decisions
 
@@ -283,12 +283,14 @@ def test_without_a_file_the_report_reads_the_judges_codes_in_the_store(monkeypat
     for judge, domains in {"A": ["antecedents"] * 4, "B": ["antecedents"] * 3 + [None]}.items():
         for key, domain in zip(keys, domains, strict=True):
             record_decisions(store, judge, key, [Decision(domain, "added" if domain else "other")])
+    open_phase(store, "consensus")
     store.close()
     code, out, err = run(monkeypatch, capsys, "agree", "--db", url, "--json", "--resamples", "0")
     assert code == 0, err
     report = json.loads(out)
     assert report["judges"] == ["A", "B"] and report["n_units"] == 4
     assert report["pairs"][0]["percent_agreement"] == pytest.approx(3 / 4)
+    assert report["calibration"]["01"]["n_units"] == 4 and report["withheld_cases"] == []
 
 
 def test_a_store_nobody_has_coded_in_is_a_clear_error(monkeypatch, capsys, tmp_path) -> None:

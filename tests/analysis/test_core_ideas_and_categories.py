@@ -178,7 +178,7 @@ def test_bad_input_is_an_input_error_and_saves_nothing(store, call, message):
         call(store)
     assert ideas.core_ideas(store, all_versions=True) == []
     assert cats.categories(store) == []
-    assert sorted(store.status().judges) == ["A"]  # nobody new was added by the failed action
+    assert sorted(store.status().judges) == ["A", "Auditor", "B"]  # nobody new was added by the failed action
 
 
 def test_import_is_all_or_nothing(store):

@@ -253,6 +253,7 @@ def test_only_consensus_codes_become_training_examples(db_url):
         ThoughtUnit("07", 2, 2, 8, 22, "Then relieved.", "How did you feel?"),
     ]
     store.import_transcript(Transcript("07", turns), units)
+    store.add_judge("A", "judge")
     record_decisions(store, "A", "07-0001", [Decision("therapist_reactions", "added")])
     record_decisions(store, "A", "07-0002", [Decision("consequences", "added")])
     store.set_consensus("07-0001", ["therapist_reactions"], recorded_by="A")

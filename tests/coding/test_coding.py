@@ -1,14 +1,10 @@
-"""The coding room's store functions (transcode.store.coding) on a real SQLite file.
-
-Also the small store the other ``test_tui_*`` files build on: two cases, twelve
-units, stored proposals, the demo codebook.
-"""
+"""The coding room's functions (transcode.coding) on a real store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.support.stores import MODEL, build_store
+from tests.support.stores import MODEL, build_store, open_phase
 from transcode.agreement import agreement_report
 from transcode.coding import audit, codes, consensus, independent
 from transcode.coding.codes import Decision
@@ -116,38 +112,31 @@ def test_disagreements_unanimous_and_ratings_for_the_agreement_report(store):
     independent.record_decisions(
         store, "A", "01-0004", [Decision("antecedents", "added")]
     )  # B has not coded it
-    [split] = consensus.disagreements(store)
+    open_phase(store, "consensus", ["01"])
+    cases = ["01"]
+    [split] = consensus.disagreements(store, cases=cases)
     assert split.item.key == "01-0003" and split.by_judge == {"A": {"antecedents"}, "B": {"other"}}
     assert split.consensus is None
-    assert consensus.unanimous_without_consensus(store) == {
+    assert consensus.unanimous_without_consensus(store, cases=cases) == {
         "01-0001": {"client_context"},
         "01-0002": {"client_context"},
     }
-    assert consensus.adopt_unanimous(store, "A") == 2
+    assert consensus.adopt_unanimous(store, "A", cases=cases) == 2
     assert store.consensus() == {"01-0001": {"client_context"}, "01-0002": {"client_context"}}
-    records = consensus.ratings_records(store)
+    records = consensus.ratings_records(store, cases=cases)
     assert ("01-0003", "B", None) in records and ("01-0004", "A", "antecedents") in records
     report = agreement_report(records)
     assert report["n_judges"] == 2 and report["pairs"][0]["n_units"] == 3
     assert report["pairs"][0]["percent_agreement"] == pytest.approx(2 / 3)
 
 
-def test_pair_agreement_only_from_enough_shared_units(store):
-    keys = [q.key for q in coding_queue(store)]
-    for i, key in enumerate(keys):
-        independent.record_decisions(store, "A", key, [Decision("client_context", "added")])
-        domain = "client_context" if i % 4 else "antecedents"
-        independent.record_decisions(store, "B", key, [Decision(domain, "added")])
-    assert independent.pair_agreement(store, "A", min_shared=13) is None
-    pair = independent.pair_agreement(store, "A", min_shared=10)
-    assert (pair.other, pair.n_units, pair.percent_agreement) == ("B", 12, pytest.approx(9 / 12))
-
-
 def test_audit_comments_replies_and_verdicts(store):
     store.set_consensus("01-0001", ["client_context"], "A")
+    assert audit.audit_targets(store) == []  # auditors review cases in audit only
+    open_phase(store, "audit", ["01"])
     [target] = audit.audit_targets(store)
     assert (target.target_type, target.title, target.codes) == ("unit", "unit 01-0001", {"client_context"})
-    first = audit.comment(store, "unit", target.target_id, "Aud", "Is this not antecedents?", role="auditor")
+    first = audit.comment(store, "unit", target.target_id, "Aud", "Is this not antecedents?")
     reply = audit.comment(store, "unit", target.target_id, "A", "No: it is background.", reply_to=first)
     audit.resolve_comment(store, first, "rejected", "background only")
     thread = audit.thread(store, "unit", target.target_id)

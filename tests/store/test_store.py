@@ -39,6 +39,8 @@ def store(db_url):
     s.save_codebook(parse_codebook(BOOK))
     t = transcript()
     s.import_transcript(t, units_for(t))
+    for name in ("ana", "ben"):
+        s.add_judge(name, "judge")
     return s
 
 
@@ -101,10 +103,12 @@ def test_decision_log_gives_current_codes_and_keeps_judges_blind(store):
     record_decisions(store, "ben", "07-0001", [Decision(None, "other")])
     assert judge_codes(store, "ana") == {"07-0001": frozenset({"antecedents"})}
     assert judge_codes(store, "ben") == {"07-0001": frozenset({"other"})}
-    assert all_judge_codes(store) == {
+    assert all_judge_codes(store, cases=["07"]) == {
         "ana": {"07-0001": frozenset({"antecedents"})},
         "ben": {"07-0001": frozenset({"other"})},
     }
+    assert store.status().coded == 0  # counted only once the case is past independent coding
+    store.set_phases({"07": ("consensus", {})}, None)
     assert store.status().coded == 1
     with pytest.raises(InputError, match="'other' takes no domain"):  # asked wrong, whatever the store
         record_decisions(store, "ana", "07-0001", [Decision(None, "accepted")])

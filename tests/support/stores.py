@@ -1,15 +1,15 @@
 """Stores the tests build on, each a real store (SQLite file or PostgreSQL database) with known content.
 
 - :func:`build_store`: the coding room's store: two cases, twelve units, a stored proposal each;
-- :func:`build_small_store`: four cases with consensus codes, for core ideas and categories;
-- :func:`build_demo_store`: the demo corpus's gold analysis plus two judges' codes.
+  judges A and B assigned to both cases, lead L, auditor Aud; both cases in independent coding;
+- :func:`build_small_store`: four cases with consensus codes (so in the consensus phase), for core
+  ideas and categories; judges A and B, auditor Auditor;
+- :func:`build_demo_store`: the demo corpus's gold analysis plus two judges' codes, in consensus.
 """
 
 from __future__ import annotations
 
-import csv
 import sys
-from collections import defaultdict
 from pathlib import Path
 
 from tests.support import DEMO
@@ -98,8 +98,17 @@ def proposal_for(domains: list[str], domain_ids: list[str], position: int) -> Un
     return UnitProposal(ranked, tuple(domains), MODEL)
 
 
-def build_store(url: str) -> Store:
-    """A real store: demo codebook, two cases, twelve units, a stored proposal for each."""
+#: The coding room store's people: name -> role.
+PEOPLE = {"A": "judge", "B": "judge", "L": "lead", "Aud": "auditor"}
+LEAD = "L"
+
+
+def build_store(url: str, *, suggestions: str = "visible") -> Store:
+    """A real store: demo codebook, two cases, twelve units, a stored proposal for each; judges A
+    and B assigned to both cases by lead L, auditor Aud; the study's ``suggestions`` setting."""
+    from transcode.coding import people
+    from transcode.coding import suggestions as setting
+
     store = open_store(url, create=True, project="tui test")
     codebook = load_codebook(DEMO / "codebook.yaml")
     store.save_codebook(codebook)
@@ -109,7 +118,20 @@ def build_store(url: str) -> Store:
         for unit in units:
             proposals[unit.unit_id] = proposal_for(suggested[unit.unit_id], codebook.domain_ids, unit.index)
     store.save_proposals(proposals)
+    for name, role in PEOPLE.items():
+        people.add_person(store, name, role)
+    people.assign(store, ["A", "B"], None, LEAD)
+    setting.set_mode(store, suggestions, LEAD)
     return store
+
+
+def open_phase(store: Store, phase: str, cases: list[str] | None = None) -> None:
+    """Lead L moves the cases (every one by default) to ``phase``, step by step, overriding
+    whatever the judges have not finished (the trail records it)."""
+    from transcode.coding import phases
+
+    for step in phases.PHASES[1 : phases.PHASES.index(phase) + 1]:
+        phases.switch(store, cases, step, LEAD, override=True, reason="test")
 
 
 def suggested_codes() -> dict[str, frozenset[str]]:
@@ -151,9 +173,14 @@ ATTRIBUTES = {
 
 
 def build_small_store(url: str, codebook, attributes=ATTRIBUTES):
-    """A store with four cases, their units and consensus codes, and the demo codebook."""
+    """A store with four cases, their units and consensus codes (in the consensus phase), and the
+    demo codebook; judges A and B and auditor Auditor are registered."""
+    from transcode.coding import people, phases
+
     store = open_store(url, create=True, project="test")
     store.save_codebook(codebook)
+    for name, role in (("A", "judge"), ("B", "judge"), ("Auditor", "auditor")):
+        people.add_person(store, name, role)
     for case, units in SMALL_CASES.items():
         text = " ".join(t for t, _ in units)
         turns = (Turn("interviewer", "I", QUESTION, 1), Turn("participant", "P", text, 2))
@@ -167,30 +194,17 @@ def build_small_store(url: str, codebook, attributes=ATTRIBUTES):
         for index, (_, domains) in enumerate(units, start=1):
             store.set_consensus(f"{case}-{index:04d}", domains, recorded_by="A")
     store.set_case_attributes(attributes)
+    phases.enter_phases(store, "test store: cases with consensus codes")
     return store
 
 
 # -- the demo store --------------------------------------------------------------------------------
 def build_demo_store(folder: Path, judged_units: int | None = 300) -> str:
-    """The demo gold analysis plus judges A and B's codes on the first ``judged_units`` unit x judge pairs."""
+    """The demo gold analysis plus judges A and B's codes on the first ``judged_units`` unit x judge
+    pairs (None: all), every case in consensus (``corpora/demo/load_gold.py``)."""
     sys.path.insert(0, str(DEMO))
     from load_gold import load_demo
 
-    from transcode.coding.codes import Decision
-    from transcode.coding.independent import record_decisions
-    from transcode.store import open_store
-
     db = f"sqlite:///{folder / 'demo.db'}"
-    load_demo(db, quiet=True)
-    by_unit: dict[tuple[str, str], list[str]] = defaultdict(list)
-    with (DEMO / "judges.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            by_unit[(row["judge"], row["unit"])].append(row["code"])
-    store = open_store(db)
-    try:
-        for (judge, unit), codes in list(by_unit.items())[:judged_units]:
-            decisions = [Decision(c, "added") for c in codes if c] or [Decision(None, "other")]
-            record_decisions(store, judge, unit, decisions)
-    finally:
-        store.close()
+    load_demo(db, quiet=True, judged=judged_units)
     return db

@@ -11,9 +11,7 @@ from tests.support.stores import build_store
 @pytest.fixture()
 def url(tmp_path) -> str:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = build_store(url)
-    store.judge("Aud", "auditor")
-    store.close()
+    build_store(url).close()
     return url
 
 
@@ -24,8 +22,18 @@ def url(tmp_path) -> str:
         (["--audit"], "auditing needs --judge NAME"),
         (["--judge", "A", "--order", "random"], "--order must be transcript or uncertainty"),
         (["--judge", "A", "--consensus", "--audit"], "choose one of --consensus and --audit"),
-        (["--judge", "A", "--case", "99"], "case '99' has no thought units"),
+        (["--judge", "A", "--case", "99"], "no case '99' in the store"),
         (["--judge", "Aud"], "Aud is an auditor"),
+        (["--judge", "Zed"], "'Zed' is not a registered person of this study"),
+        (["--judge", "A", "--consensus"], "no case is open for consensus yet"),
+        (["--judge", "A", "--consensus", "--case", "01"], "the consensus view would show one judge's codes"),
+        (["--judge", "A", "--consensus", "--unlock"], "A is a judge; --unlock needs a lead"),
+        (["--judge", "A", "--unlock"], "--unlock goes with --consensus"),
+        (
+            ["--consensus", "--unlock"],
+            "--unlock needs the lead who takes responsibility for it: --judge LEAD",
+        ),
+        (["--judge", "A", "--audit"], "nothing to audit yet"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(url, args, message):

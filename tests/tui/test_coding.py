@@ -176,14 +176,14 @@ async def test_blind_coding_judge_b_never_sees_or_loads_judge_a_choices(store):
             await pilot.press("enter")
         loaded = reachable_strings(session.__dict__) | reachable_strings(screen.__dict__)
         assert not any(secret in s for s in loaded)
-        # B codes ten units: the status bar then shows the pair's agreement, numbers only
+        # B codes ten units: the status bar shows B's own progress and kept rate, nothing of A's
         await pilot.press("j", *"01", "enter")
         await pilot.press(*"aaaaaaaaaa")
         await settle(pilot)
         assert session.codes == judge_codes(store, "B") and len(session.codes) == 10
         text = screen_text(app)
-        assert "κ A 0.00 0% n=10" in text
-        assert secret not in text
+        assert "all 10/12" in text and "kept 100%" in text
+        assert "κ" not in text and "n=" not in text and secret not in text
         loaded = reachable_strings(session.__dict__) | reachable_strings(screen.__dict__)
         assert not any(secret in s for s in loaded)
 
@@ -191,7 +191,6 @@ async def test_blind_coding_judge_b_never_sees_or_loads_judge_a_choices(store):
 async def test_auditors_cannot_code_and_the_layout_fits_80x24(store):
     from transcode.errors import InputError
 
-    store.judge("Aud", "auditor")
     with pytest.raises(InputError, match="auditor"):
         TranscodeApp(store, judge="Aud", use_model=False)
     with pytest.raises(InputError, match="--judge"):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.support.stores import open_phase
 from tests.support.tui import SIZE, screen_text, settle
 from transcode.agreement import agreement_report
-from transcode.coding import audit
+from transcode.coding import audit, phases
 from transcode.coding.consensus import consensus_notes, disagreements, ratings_records
 from transcode.store.schema import Case, CoreIdea
 from transcode.tui.app import AuditScreen, ConsensusScreen, TranscodeApp
@@ -28,7 +29,9 @@ async def test_blind_codings_reach_the_agreement_report_and_consensus_resolves_t
     await code_all(store, "A", ["a"] * 12)
     # B differs on three units: 01-0003 (one domain only), 01-0005 (other), 02-0006 (repair actions)
     await code_all(store, "B", ["a", "a", "1", "enter", "a", "o", *"aaaaaa", "5", "enter"])
-    report = agreement_report(ratings_records(store))
+    assert {a.finished for a in store.assignments()} == {True}  # both judges finished both cases
+    phases.switch(store, None, "consensus", "L")  # no override needed
+    report = agreement_report(ratings_records(store, cases=["01", "02"]))
     assert report["judges"] == ["A", "B"] and report["n_units"] == 12
     assert report["pairs"][0]["percent_agreement"] == pytest.approx(9 / 12)
 
@@ -54,7 +57,7 @@ async def test_blind_codings_reach_the_agreement_report_and_consensus_resolves_t
     assert consensus["01-0005"] == {"other"}
     assert consensus["02-0006"] == {"other"}  # the judges shared no domain; the team toggled 6 on and off
     assert consensus_notes(store)["02-0006"] == "both fine"
-    assert all(d.consensus is not None for d in disagreements(store))
+    assert all(d.consensus is not None for d in disagreements(store, cases=["01", "02"]))
 
     app = TranscodeApp(store, mode="consensus", judge="A", use_model=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -65,6 +68,7 @@ async def test_blind_codings_reach_the_agreement_report_and_consensus_resolves_t
 
 
 async def test_consensus_with_nothing_to_resolve(store):
+    open_phase(store, "consensus")
     app = TranscodeApp(store, mode="consensus", use_model=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
@@ -75,6 +79,7 @@ async def test_consensus_with_nothing_to_resolve(store):
 
 async def test_audit_comment_reply_and_verdict_are_stored(store):
     store.set_consensus("01-0001", ["client_context"], "A")
+    open_phase(store, "audit")
     with store.sessions.begin() as s:
         case_id = s.scalar(select(Case.id).where(Case.key == "02"))
         s.add(

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.support import REPO
-from tests.support.stores import build_store
+from tests.support.stores import LEAD, build_store
+from transcode.coding import people
 
 WRITER = r"""
 import asyncio, pathlib, sys
@@ -63,7 +64,7 @@ def through_the_session():
         if i % 8 == 7:
             session.next()
         if i % 50 == 0:
-            independent.pair_agreement(store, judge, min_shared=2)  # readers run alongside the writers
+            independent.judge_feedback(store, judge)  # the screen's reader runs alongside the writers
 
 
 if mode == "ui":
@@ -115,7 +116,11 @@ def integrity(path: Path) -> tuple[str, list]:
 @pytest.fixture()
 def store_path(tmp_path) -> Path:
     path = tmp_path / "store.db"
-    build_store(f"sqlite:///{path}").close()
+    store = build_store(f"sqlite:///{path}")
+    for judge in ("K", "P", "Q"):
+        people.add_person(store, judge, "judge")
+    people.assign(store, ["K", "P", "Q"], None, LEAD)
+    store.close()
     return path
 
 

@@ -105,7 +105,129 @@ def tables(report: dict[str, Any]) -> list[Table]:
                 fmt(entry["krippendorff_alpha"]),
             )
         shown.append(cases)
+    for title, header, rows in store_sections(report):
+        table = Table(title=title)
+        for i, column in enumerate(header):
+            table.add_column(
+                column, justify="left" if i == 0 or column in ("judges", "domain", "note") else "right"
+            )
+        for row in rows:
+            table.add_row(*row)
+        shown.append(table)
     return shown
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def store_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The sections a report from the store adds, as (title, header, rows): each case's calibration,
+    the suggestions kept per judge, agreement with and without suggestions, the model as a coder."""
+    sections: list[tuple[str, list[str], list[list[str]]]] = []
+    calibration = report.get("calibration") or {}
+    if calibration:
+        rows = []
+        for case, entry in calibration.items():
+            if "reason" in entry:
+                rows.append(
+                    [case, ", ".join(entry["judges"]), str(entry["n_units"]), "—", "—", "—", entry["reason"]]
+                )
+                continue
+            weakest = min(
+                ((d, e["kappa"]) for d, e in entry["per_domain"].items() if e["kappa"] is not None),
+                key=lambda item: item[1],
+                default=None,
+            )
+            rows.append(
+                [
+                    case,
+                    ", ".join(entry["judges"]),
+                    str(entry["n_units"]),
+                    f"{fmt(entry['kappa'])} ({entry['kappa_kind']})",
+                    fmt(entry["alpha"]),
+                    fmt(entry["percent_agreement"]),
+                    "" if weakest is None else f"{weakest[0]} κ {weakest[1]:.2f}",
+                ]
+            )
+        sections.append(
+            (
+                "Calibration per case (the judges before consensus)",
+                ["case", "judges", "units", "κ", "α", "% agreement", "lowest domain"],
+                rows,
+            )
+        )
+        domain_rows = [
+            [case, domain, fmt(e["kappa"]), fmt(e["alpha"]), fmt(e["percent_agreement"])]
+            for case, entry in calibration.items()
+            for domain, e in entry.get("per_domain", {}).items()
+        ]
+        if domain_rows:
+            sections.append(
+                ("Calibration per case and domain", ["case", "domain", "κ", "α", "% agreement"], domain_rows)
+            )
+    suggestions = report.get("suggestions")
+    if suggestions:
+        rows = [
+            [
+                judge,
+                str(e["units"]),
+                str(e["kept"]),
+                _percent(e["kept_rate"]),
+                str(e["units_with_suggestions"]),
+                str(e["units_without_suggestions"]),
+                str(e["units_not_recorded"]),
+                "above 90% over the last 50 units" if e["note"] else "",
+            ]
+            for judge, e in suggestions["per_judge"].items()
+        ]
+        sections.append(
+            (
+                "Suggestions kept, per judge",
+                ["judge", "units", "kept", "kept %", "seen", "not seen", "not recorded", "note"],
+                rows,
+            )
+        )
+        rows = [
+            [
+                stratum,
+                str(e["n_units"]),
+                fmt(e.get("kappa")) + (f" ({e['kappa_kind']})" if e.get("kappa_kind") else ""),
+                fmt(e.get("alpha")),
+                fmt(e.get("percent_agreement")),
+            ]
+            for stratum, e in suggestions["agreement_by_visibility"].items()
+        ]
+        if rows:
+            sections.append(
+                (
+                    "Judge vs judge, by whether the suggestions were on the screen",
+                    ["units coded", "units", "κ", "α", "% agreement"],
+                    rows,
+                )
+            )
+        model = suggestions["model_vs_consensus"]
+        if model.get("n_units"):
+            rows = [
+                [
+                    "all domains",
+                    str(model["n_units"]),
+                    fmt(model["cohen_kappa"]),
+                    fmt(model["percent_agreement"]),
+                ]
+            ]
+            rows += [
+                [domain, str(model["n_units"]), fmt(e["cohen_kappa"]), fmt(e["percent_agreement"])]
+                for domain, e in model["per_domain"].items()
+            ]
+            sections.append(
+                (
+                    "The model as one more coder, against the consensus",
+                    ["domain", "units", "Cohen κ", "% agreement"],
+                    rows,
+                )
+            )
+    return sections
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
@@ -297,6 +419,9 @@ def _markdown_tables(report: dict[str, Any]) -> str:
                 f"| {case} | {entry['n_units']} | {fmt(entry['percent_agreement'])} | "
                 f"{fmt(entry['krippendorff_alpha'])} |"
             )
+    for _title, header, rows in store_sections(report):
+        lines += ["", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -313,6 +438,21 @@ def _notes(report: dict[str, Any]) -> list[str]:
             f"Intervals: {intervals['method']}, {intervals['resamples']} resamples, seed {intervals['seed']}."
         )
     notes += [f"{where} is undefined: {reason}." for where, reason in report.get("undefined", {}).items()]
+    if report.get("calibration"):
+        notes.append(
+            "Calibration: each case's judges before consensus (κ: Cohen for two judges, Fleiss for more; "
+            "α as overall)."
+        )
+    if report.get("suggestions"):
+        notes.append(
+            "Suggestions: a unit counts as seen when the model's suggestion was on the judge's screen at "
+            "any of their decisions on it, not seen when at none; 'not recorded' units were coded before "
+            "transcode recorded it. Judge-vs-judge agreement is shown apart for units every judge coded "
+            "with the suggestion seen, every judge without, and the rest (mixed). The model row compares "
+            "the model's current suggestions with the team's consensus."
+        )
+    if report.get("withheld_cases"):
+        notes.append(f"Left out: cases {', '.join(report['withheld_cases'])}, still in independent coding.")
     return notes
 
 

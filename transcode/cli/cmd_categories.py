@@ -141,7 +141,7 @@ def add_category_command(
     """Add a category (or subcategory) to a domain."""
     from transcode.analysis import categories
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         category_id = categories.add_category(store, domain, name, judge, parent=parent, is_other=other)
     done(as_json, {"id": category_id, "domain": domain, "name": name}, f"category {category_id} added")
 
@@ -158,7 +158,7 @@ def assign_command(
     """Code a core idea into one or more categories."""
     from transcode.analysis import categories
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         ids = categories.assign_categories(store, idea, category, judge, remove=remove)
     verb = "removed from" if remove else "coded into"
     done(
@@ -179,7 +179,7 @@ def rename_command(
     """Rename a category (the decision is kept in its thread)."""
     from transcode.analysis import categories
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         categories.rename_category(store, category, name, judge)
     done(as_json, {"category": category, "name": name}, f"renamed to {name}")
 
@@ -195,7 +195,7 @@ def merge_command(
     """Merge one category into another: its core ideas and subcategories move over."""
     from transcode.analysis import categories
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         moved = categories.merge_categories(store, source, target, judge)
     done(as_json, {"source": source, "target": target, "moved": moved}, f"merged; {moved} core idea(s) moved")
 
@@ -214,7 +214,7 @@ def move_command(
 
     if top == (parent is not None):
         raise InputError("give either --parent CATEGORY or --top")
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         categories.move_category(store, category, parent, judge)
     done(as_json, {"category": category, "parent": parent}, "moved")
 
@@ -263,7 +263,7 @@ def import_categories_command(
     from transcode.analysis.schemes import read_scheme
 
     scheme = read_scheme(path)
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="working on categories") as store:
         try:
             created = categories.import_categories(store, scheme, judge)
         except InputError as err:

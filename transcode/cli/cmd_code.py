@@ -42,8 +42,22 @@ def code(
     fast: Annotated[
         bool, typer.Option("--fast", help="Retrain with the static (model2vec) encoder.")
     ] = False,
+    unlock: Annotated[
+        bool,
+        typer.Option(
+            "--unlock",
+            help="With --consensus: a lead (--judge) also opens cases still in independent coding; logged.",
+        ),
+    ] = False,
 ) -> None:
-    """Code thought units with the keyboard; every decision is saved before the screen moves on."""
+    """Code thought units with the keyboard; every decision is saved before the screen moves on.
+
+    A judge codes the cases assigned to them while those are in independent coding, and sees
+    only their own codes; --consensus works on the cases a lead has opened for consensus, --audit
+    on the cases in audit. With --consensus --unlock, a lead (--judge) opens cases still in
+    independent coding too; the trail records it.
+    """
+    from transcode.store import open_store
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:
@@ -66,6 +80,7 @@ def code(
             case=case,
             use_model=not no_model,
             encoder_factory=encoder,
+            unlock=unlock,
         )
         app.run()
 

@@ -26,7 +26,7 @@ def comment_command(
     target_type: Annotated[str, typer.Argument(help="unit, core_idea or category.")],
     target_id: Annotated[int, typer.Argument(min=1, max=MAX_ID, help="Its id.")],
     text: Annotated[str | None, typer.Option("--text", help="The comment (omit to show the thread).")] = None,
-    judge: Annotated[str | None, typer.Option("--judge", help="Who writes it.")] = None,
+    judge: Annotated[str | None, typer.Option("--judge", help="Who writes it: a registered person.")] = None,
     reply_to: Annotated[
         int | None, typer.Option("--reply-to", help="Answer this comment (the team).")
     ] = None,
@@ -39,7 +39,7 @@ def comment_command(
     """Auditors comment on a unit, core idea or category; the team replies and settles each comment."""
     from transcode.coding import audit
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="commenting") as store:
         if text is None:
             if judge or reply_to or resolution:
                 raise InputError("--judge, --reply-to and --resolution go with --text")

@@ -140,7 +140,7 @@ def add_command(
     """Write a core idea for a case x domain, linked to the units it summarises."""
     from transcode.analysis import core_ideas as ideas
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="writing core ideas") as store:
         idea_id = ideas.add_core_idea(store, case, domain, text, unit, judge, consensus=consensus)
     done(
         as_json,
@@ -161,7 +161,7 @@ def revise_command(
     """A new version of a core idea; the old version stays in its history."""
     from transcode.analysis import core_ideas as ideas
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="writing core ideas") as store:
         new_id = ideas.revise_core_idea(store, idea, text, judge, unit or None)
     done(
         as_json,
@@ -186,7 +186,7 @@ def accept_command(
     """Take a machine draft as a person's version (the draft itself is never counted)."""
     from transcode.analysis import core_ideas as ideas
 
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="writing core ideas") as store:
         new_id = ideas.accept_machine_draft(store, idea, judge, text, consensus=consensus)
     status = "consensus" if consensus else "draft"
     done(
@@ -261,7 +261,7 @@ def import_core_ideas_command(
     from transcode.analysis import core_ideas as ideas
 
     records = read_jsonl(path)
-    with opened_store(db) as store:
+    with opened_store(db, person=judge, doing="writing core ideas") as store:
         try:
             created = ideas.import_core_ideas(store, records, judge)
         except InputError as err:

@@ -15,15 +15,18 @@ from rich.markup import escape
 
 from transcode.cli.common import (
     DEFAULT_DB,
+    ByOption,
     DbOption,
     InterviewerOption,
     JsonOption,
     NamesOption,
     ParticipantOption,
+    UnlockOption,
     emit_json,
     err_console,
     progress_bar,
     read_known_names,
+    unlock_by,
 )
 from transcode.files import check_output_file, check_output_folder, write_atomic
 
@@ -49,12 +52,16 @@ def export(
             "--compare", help="csv/xlsx: add subgroup columns to the cross-analysis (ATTR or ATTR=A:B)."
         ),
     ] = None,
+    unlock: UnlockOption = False,
+    by: ByOption = None,
     json_out: JsonOption = False,
 ) -> None:
     """Export the project: REFI-QDA project/codebook, or the tables as CSV / Excel.
 
-    The tables include every judge's codes: export them after independent coding.
+    A project export (qdpx, csv, xlsx) holds every judge's codes, so it is refused while a case
+    holding judges' codes is still in independent coding (a lead may --unlock --by LEAD: logged).
     """
+    from transcode.coding import phases
     from transcode.cross.io import parse_compare
     from transcode.exchange import refi, tables
     from transcode.store import open_store
@@ -65,8 +72,11 @@ def export(
         check_output_folder(out)
     else:
         check_output_file(out)
+    lead = unlock_by(unlock, by)
 
     with open_store(db) as store:
+        if fmt != ExportFormat.qdc:
+            phases.require_whole_study_open(store, f"export --format {fmt.value}", unlock_by=lead)
         if fmt in (ExportFormat.qdpx, ExportFormat.qdc):
             with progress_bar(f"export {fmt.value}", 1, quiet=json_out) as bar:
                 summary = (refi.export_qdpx if fmt == ExportFormat.qdpx else refi.export_qdc)(store, out)
@@ -106,6 +116,7 @@ def import_qdpx(
 
     Text that did not come from transcode is de-identified first, as by `transcode import`.
     """
+    from transcode.coding import phases
     from transcode.exchange import refi
     from transcode.ingest import SpeakerRoles
     from transcode.store.snapshot import write_new_store
@@ -115,7 +126,11 @@ def import_qdpx(
     content = refi.load_qdpx(file, roles=roles)
     with progress_bar("de-identify", len(content.foreign_cases), quiet=json_out) as bar:
         refi.deidentify_content(content, known, on_progress=bar.advance)
-    summary, shown = write_new_store(db, content.snapshot)
+    summary, shown = write_new_store(
+        db,
+        content.snapshot,
+        then=lambda store: phases.enter_phases(store, f"imported from {file.name}: cases with consensus codes"),
+    )
     if json_out:
         emit_json({"db": shown, **summary, "warnings": content.warnings})
         return

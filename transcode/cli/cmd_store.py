@@ -99,7 +99,11 @@ def import_(
 
 
 def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
-    """What is in the store: cases, units, coded, agreed."""
+    """What is in the store: cases and their phases, units, coded, agreed.
+
+    Units coded are counted only in cases past independent coding: while a case is coded blind,
+    nobody learns from here how far the other judges are (`transcode phase` shows who finished).
+    """
     from transcode.store import open_store
 
     with open_store(db) as store:
@@ -115,13 +119,21 @@ def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
         ("cases", state.cases),
         ("transcripts", state.transcripts),
         ("thought units", state.units),
-        ("units coded by a judge", state.coded),
+        ("cases by phase", _by_phase(state.phases) or "-"),
+        ("units coded (cases past independent)", state.coded),
         ("units with consensus", state.agreed),
         ("codebook version", state.codebook_version or "-"),
         ("judges", ", ".join(state.judges) or "-"),
     ]:
         table.add_row(label, Text(str(value)))
     out_console.print(table)
+
+
+def _by_phase(phases: dict[str, str]) -> str:
+    from transcode.coding.phases import PHASES
+
+    counts = {phase: sum(p == phase for p in phases.values()) for phase in PHASES}
+    return ", ".join(f"{phase} {n}" for phase, n in counts.items() if n)
 
 
 def register(app: typer.Typer) -> None:

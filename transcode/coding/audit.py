@@ -16,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from transcode.codebook import Codebook
-from transcode.errors import InputError, StoreError
+from transcode.coding import people, phases
+from transcode.errors import InputError, PhaseError, StoreError
 from transcode.store import Store
-from transcode.store.repo import ensure_judge
+from transcode.store.repo import registered_judge
 from transcode.store.schema import AuditComment, Category, CoreIdea, Judge, ThoughtUnitRow
 
 COMMENT_TARGETS = ("unit", "core_idea", "category")
@@ -107,13 +108,11 @@ def comment(
     *,
     reply_to: int | None = None,
     resolution: str | None = None,
-    role: str | None = None,
 ) -> int:
     """An auditor's comment on a unit, core idea or category, or (``reply_to``) the team's answer.
 
     A reply may settle the comment it answers (``resolution``); its text is the rationale.
-    ``role`` is the author's role if the store does not know them yet (default: ``auditor``
-    for a comment, ``judge`` for a reply). One transaction.
+    The author is a registered person of the study. One transaction.
     """
     _check_target_type(target_type)
     if resolution is not None:
@@ -121,7 +120,7 @@ def comment(
         if reply_to is None:
             raise InputError("a resolution answers a comment: give --reply-to ID")
     text = _clean_text(text)
-    role = role or ("judge" if reply_to is not None else "auditor")
+    people.require(store, author, doing="commenting")
     with store.sessions.begin() as s:
         project_id = store.project_id(s)
         if s.get(_TARGET_ROWS[target_type], target_id) is None:
@@ -131,7 +130,7 @@ def comment(
             parent = s.get(AuditComment, reply_to)
             if parent is None or (parent.target_type, parent.target_id) != (target_type, target_id):
                 raise StoreError(f"comment {reply_to} is not on {target_type} {target_id}")
-        author_id = ensure_judge(s, project_id, author, role)
+        author_id = registered_judge(s, author).id
         row = add_to_thread(s, project_id, target_type, target_id, author_id, text, reply_to=reply_to)
         if parent is not None and resolution is not None:
             parent.resolution = resolution
@@ -168,12 +167,16 @@ def thread(store: Store, target_type: str, target_id: int) -> list[Comment]:
 
 
 def audit_targets(store: Store) -> list[AuditTarget]:
-    """Units with consensus codes (transcript order), then the current version of every core idea."""
+    """What auditors review, in the cases in ``audit``: units with consensus codes (transcript
+    order), then the current version of every core idea."""
     from transcode.analysis.core_ideas import core_ideas
     from transcode.coding.queue import coding_queue
 
+    in_audit = {case for case, phase in store.case_phases().items() if phase == phases.AUDIT}
+    if not in_audit:
+        return []
     consensus = store.consensus()
-    items = {item.key: item for item in coding_queue(store)}
+    items = {item.key: item for item in coding_queue(store, cases=in_audit)}
     with store.session() as s:
         unit_ids = dict(s.execute(select(ThoughtUnitRow.key, ThoughtUnitRow.id)).all())
     targets = [
@@ -192,7 +195,7 @@ def audit_targets(store: Store) -> list[AuditTarget]:
             idea.status,
         )
         for idea in core_ideas(store, all_versions=True)
-        if idea.superseded_by is None
+        if idea.superseded_by is None and idea.case in in_audit
     ]
     return targets
 
@@ -204,12 +207,13 @@ class AuditSession:
         self.store = store
         self.codebook = codebook
         self.name = name
-        role = store.judge_role(name)
-        if role is None:
-            store.judge(name, "auditor")
-            role = "auditor"
-        self.role = role
+        self.role = people.require(store, name, doing="the audit")
         self.targets = audit_targets(store)
+        if not self.targets:
+            raise PhaseError(
+                "nothing to audit yet: a lead moves a case to audit once its consensus is recorded "
+                "(`transcode phase CASE audit --by LEAD`)"
+            )
         self.index = 0
         self.thread: list[Comment] = []
         self.load_thread()
@@ -236,9 +240,7 @@ class AuditSession:
 
     def comment(self, text: str) -> int:
         target = self._target()
-        comment_id = comment(
-            self.store, target.target_type, target.target_id, self.name, text, role=self.role
-        )
+        comment_id = comment(self.store, target.target_type, target.target_id, self.name, text)
         self.load_thread()
         return comment_id
 
@@ -254,7 +256,6 @@ class AuditSession:
             self.name,
             text,
             reply_to=parent.id,
-            role=self.role,
         )
         self.load_thread()
         return comment_id

@@ -133,11 +133,14 @@ class Acceptance:
         return self.accepted / self.coded if self.coded else None
 
 
-def acceptance(rows: Iterable[tuple[str, str | None, str, str | None]]) -> Acceptance:
+def acceptance(
+    rows: Iterable[tuple[str, str | None, str, str | None]], last: int | None = None
+) -> Acceptance:
     """Fold ``(unit, domain, action, model_version)`` log rows, oldest first, into the acceptance count.
 
     A unit counts as accepted when every code it holds came from taking the
-    model's suggestion (a decision that carries the model version).
+    model's suggestion (a decision that carries the model version). With ``last``,
+    only the ``last`` coded units decided most recently count.
     """
     state: dict[str, dict[str, tuple[bool, bool]]] = defaultdict(dict)
     for key, domain, action, version in rows:
@@ -146,10 +149,8 @@ def acceptance(rows: Iterable[tuple[str, str | None, str, str | None]]) -> Accep
         else:
             state[key].pop(OTHER, None)
             state[key][domain] = (action in APPLIES, version is not None)
-    coded = accepted = 0
-    for codes in state.values():
-        held = [from_model for applies, from_model in codes.values() if applies]
-        if held:
-            coded += 1
-            accepted += all(held)
-    return Acceptance(accepted, coded)
+        state[key] = state.pop(key)  # dicts keep insertion order: the latest decided unit comes last
+    kept = [all(held) for held in ([m for a, m in c.values() if a] for c in state.values()) if held]
+    if last is not None:
+        kept = kept[-last:] if last > 0 else []
+    return Acceptance(sum(kept), len(kept))

@@ -1,21 +1,24 @@
 """Consensus: after independent coding, the team settles every unit the judges coded differently.
 
-Only here (and in agreement reports) are every judge's codes read together.
-:class:`ConsensusSession` is the consensus screen without the screen; each change
-is written to the store at once.
+Only here (and in agreement reports) are every judge's codes read together, and only for the
+cases the phase rules open (:mod:`transcode.coding.phases`): every function that reads them takes
+the cases to read. :class:`ConsensusSession` is the consensus screen without the screen; each
+change is written to the store at once.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from transcode.codebook import Codebook
+from transcode.coding import people, phases
 from transcode.coding.codes import OTHER, current_codes, is_coded
 from transcode.coding.queue import QueueItem, coding_queue
-from transcode.errors import InputError, StoreError
+from transcode.errors import InputError, PhaseError, StoreError
 from transcode.store import Store
 from transcode.store.schema import ConsensusCode, ThoughtUnitRow
 
@@ -27,25 +30,29 @@ class Disagreement:
     consensus: frozenset[str] | None
 
 
-def all_judge_codes(store: Store) -> dict[str, dict[str, frozenset[str]]]:
-    """Every judge's current codes: for agreement reports and the consensus step only."""
+def all_judge_codes(store: Store, *, cases: Collection[str]) -> dict[str, dict[str, frozenset[str]]]:
+    """Every judge's current codes in ``cases``: for agreement reports and the consensus step only.
+
+    The caller passes the cases the phase rules open (:func:`phases.reading_scope`,
+    :func:`phases.consensus_scope`), never a case still in independent coding.
+    """
     by_judge: dict[str, list] = defaultdict(list)
-    for d in store.decision_log(role="judge"):
+    for d in store.decision_log(roles=people.CODING_ROLES, cases=cases):
         by_judge[d.judge].append((d.unit, d.domain, d.action))
     return {name: current_codes(rows) for name, rows in by_judge.items()}
 
 
-def disagreements(store: Store, case: str | None = None) -> list[Disagreement]:
+def disagreements(store: Store, *, cases: Collection[str]) -> list[Disagreement]:
     """Units that two or more judges coded differently, in transcript order, with any consensus."""
     by_unit: dict[str, dict[str, frozenset[str]]] = defaultdict(dict)
-    for name, codes in all_judge_codes(store).items():
+    for name, codes in all_judge_codes(store, cases=cases).items():
         for key, given in codes.items():
             if is_coded(given):
                 by_unit[key][name] = given
     consensus = store.consensus()
     return [
         Disagreement(item, dict(sorted(by_unit[item.key].items())), consensus.get(item.key))
-        for item in coding_queue(store, case=case)
+        for item in coding_queue(store, cases=cases)
         if len(by_unit.get(item.key, {})) >= 2 and len(set(by_unit[item.key].values())) > 1
     ]
 
@@ -56,10 +63,10 @@ def consensus_count(store: Store) -> int:
         return s.scalar(select(func.count(func.distinct(ConsensusCode.unit_id)))) or 0
 
 
-def unanimous_without_consensus(store: Store) -> dict[str, frozenset[str]]:
+def unanimous_without_consensus(store: Store, *, cases: Collection[str]) -> dict[str, frozenset[str]]:
     """Units every judge who coded them (two or more) coded alike, with no consensus recorded yet."""
     by_unit: dict[str, list[frozenset[str]]] = defaultdict(list)
-    for codes in all_judge_codes(store).values():
+    for codes in all_judge_codes(store, cases=cases).values():
         for key, given in codes.items():
             if is_coded(given):
                 by_unit[key].append(given)
@@ -71,9 +78,9 @@ def unanimous_without_consensus(store: Store) -> dict[str, frozenset[str]]:
     }
 
 
-def adopt_unanimous(store: Store, recorded_by: str | None = None) -> int:
+def adopt_unanimous(store: Store, recorded_by: str | None = None, *, cases: Collection[str]) -> int:
     """Record the shared codes of every unanimous unit as its consensus, in one transaction."""
-    agreed = unanimous_without_consensus(store)
+    agreed = unanimous_without_consensus(store, cases=cases)
     if not agreed:
         return 0
     recorder = store.judge(recorded_by) if recorded_by else None
@@ -102,13 +109,13 @@ def consensus_notes(store: Store) -> dict[str, str]:
     return {key: note for key, note in rows if note is not None}
 
 
-def ratings_records(store: Store) -> list[tuple[str, str, str | None]]:
-    """Every judge's current codes as ``(unit, judge, code)`` records for the agreement report.
+def ratings_records(store: Store, *, cases: Collection[str]) -> list[tuple[str, str, str | None]]:
+    """Every judge's current codes in ``cases`` as ``(unit, judge, code)`` records for agreement.
 
     "other" becomes a record with no code (rated, no domain); emptied units are left out.
     """
     out: list[tuple[str, str, str | None]] = []
-    for name, codes in sorted(all_judge_codes(store).items()):
+    for name, codes in sorted(all_judge_codes(store, cases=cases).items()):
         for key, given in sorted(codes.items()):
             if not is_coded(given):
                 continue
@@ -121,13 +128,23 @@ class ConsensusSession:
     """The team's pass over disagreements: each change is written to the store at once."""
 
     def __init__(
-        self, store: Store, codebook: Codebook, recorder: str | None = None, *, case: str | None = None
+        self,
+        store: Store,
+        codebook: Codebook,
+        recorder: str | None = None,
+        *,
+        case: str | None = None,
+        unlock: bool = False,
     ):
+        if recorder is not None:
+            people.require(store, recorder, people.CODING_ROLES, doing="recording consensus")
         self.store = store
         self.codebook = codebook
         self.domains = codebook.domain_ids
         self.recorder = recorder
         self.case = case
+        self.scope = phases.consensus_scope(store, case, unlock_by=recorder if unlock else None)
+        self.cases = self.scope.cases
         self.items: list[Disagreement] = []
         self.consensus: dict[str, frozenset[str]] = {}
         self.notes: dict[str, str] = {}
@@ -138,7 +155,7 @@ class ConsensusSession:
 
     def reload(self) -> None:
         at = self.items[self.index].item.key if self.items else None
-        self.items = disagreements(self.store, self.case)
+        self.items = disagreements(self.store, cases=self.cases)
         self.consensus = {d.item.key: d.consensus for d in self.items if d.consensus is not None}
         self.notes = consensus_notes(self.store)
         keys = [d.item.key for d in self.items]
@@ -176,6 +193,11 @@ class ConsensusSession:
         if current is None:
             raise StoreError("no disagreements to resolve")
         key = current.item.key
+        phase = phases.phase_of(self.store, current.item.case)
+        if phase not in phases.RECORDING and not (phase == phases.INDEPENDENT and self.scope.unlocked):
+            raise PhaseError(
+                f"case {current.item.case} is in {phase}: the team cannot record its consensus now"
+            )
         self.store.set_consensus(key, codes - {OTHER}, self.recorder, self.notes.get(key))
         self.consensus[key] = (codes - {OTHER}) or frozenset({OTHER})
         self.last_saved = key
@@ -216,4 +238,4 @@ class ConsensusSession:
         self.index = max(self.index - 1, 0)
 
     def adopt_unanimous(self) -> int:
-        return adopt_unanimous(self.store, self.recorder)
+        return adopt_unanimous(self.store, self.recorder, cases=self.cases)

@@ -1,67 +1,79 @@
 """Independent coding: a judge codes blind, one keypress at a time, each decision committed at once.
 
-Blindness: everything here that a judge's screen shows reads that judge's own
-decisions only. :func:`pair_agreement` reads every judge's codes but returns only
-aggregate numbers, and only once two judges share :data:`MIN_SHARED_UNITS` units,
-so no single unit can reveal another judge's choice. :class:`CodingSession` is the
-coding screen without the screen: the crash tests drive the same methods, so what
-the screen shows as saved is exactly what was committed.
+Blindness: everything here reads the coding judge's own decisions only; the screen shows their
+own progress and how often they kept the model's suggestion, never a statistic over another
+judge's codes. A judge codes the cases a lead assigned them while those cases are
+``independent`` (:mod:`transcode.coding.phases`); the model's proposals appear as the study's
+``suggestions`` setting says (:mod:`transcode.coding.suggestions`), and each decision records
+whether they were on the screen. :class:`CodingSession` is the coding screen without the screen:
+the crash tests drive the same methods, so what the screen shows as saved is exactly what was
+committed.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 
 from transcode.codebook import Codebook
+from transcode.coding import people, suggestions
 from transcode.coding.codes import (
     OTHER,
     Acceptance,
     Decision,
     accept_decisions,
     acceptance,
-    case_progress,
     changes_to,
     check_decisions,
     current_codes,
     fold,
     is_coded,
 )
+from transcode.coding.phases import INDEPENDENT
 from transcode.coding.queue import Order, QueueItem, UnitProposals, coding_queue, load_proposals
-from transcode.errors import InputError, StoreError
+from transcode.errors import InputError, PhaseError, StoreError
 from transcode.store import Store
-from transcode.store.schema import CodeDecision, ThoughtUnitRow
-
-#: The pair agreement is shown only once the two judges share this many coded units,
-#: so a single shared unit can never reveal what the other judge chose.
-MIN_SHARED_UNITS = 10
+from transcode.store.repo import registered_judge
+from transcode.store.schema import Case, CodeDecision, ThoughtUnitRow
 
 
-@dataclass(frozen=True)
-class PairAgreement:
-    other: str
-    n_units: int
-    cohen_kappa: float | None
-    percent_agreement: float | None
-
-
-def record_decisions(store: Store, judge: str, unit_key: str, decisions: Sequence[Decision]) -> list[int]:
+def record_decisions(
+    store: Store,
+    judge: str,
+    unit_key: str,
+    decisions: Sequence[Decision],
+    *,
+    suggestions_shown: bool | None = None,
+) -> list[int]:
     """Append a keypress's decisions for one unit in one transaction; committed on return.
 
-    Lookups run before the first insert, so the write transaction starts with a
-    write and waits for a concurrent writer instead of failing as locked.
+    Only a registered judge (or lead) codes, and only while the unit's case is ``independent``.
+    Lookups run in their own read before the write transaction, which starts with its insert
+    and so waits for a concurrent writer instead of failing as locked; the phase is checked
+    again inside it, so a lead opening consensus meanwhile leaves no late decision behind.
     """
     check_decisions(decisions)
     if not decisions:
         return []
-    judge_id = store.judge(judge)
+    with store.session() as s:
+        person = registered_judge(s, judge)
+        judge_id, role = person.id, person.role
+        found = s.execute(
+            select(ThoughtUnitRow.id, Case.id, Case.key, Case.phase)
+            .join(Case, Case.id == ThoughtUnitRow.case_id)
+            .where(ThoughtUnitRow.key == unit_key)
+        ).first()
+    if role not in people.CODING_ROLES:
+        raise PhaseError(f"{judge} is an {role}; only judges and leads code units")
+    if found is None:
+        raise StoreError(f"no thought unit {unit_key!r} in the store")
+    unit_id, case_id, case, phase = found
+    if phase != INDEPENDENT:
+        raise _coding_over(case, phase)
     with store.sessions.begin() as s:
-        unit_id = s.scalar(select(ThoughtUnitRow.id).where(ThoughtUnitRow.key == unit_key))
-        if unit_id is None:
-            raise StoreError(f"no thought unit {unit_key!r} in the store")
         rows = [
             CodeDecision(
                 unit_id=unit_id,
@@ -70,12 +82,20 @@ def record_decisions(store: Store, judge: str, unit_key: str, decisions: Sequenc
                 action=d.action,
                 note=d.note,
                 model_version=d.model_version,
+                suggestions_shown=suggestions_shown,
             )
             for d in decisions
         ]
         s.add_all(rows)
         s.flush()
+        phase = s.scalar(select(Case.phase).where(Case.id == case_id)) or phase
+        if phase != INDEPENDENT:
+            raise _coding_over(case, phase)
         return [row.id for row in rows]
+
+
+def _coding_over(case: str, phase: str) -> PhaseError:
+    return PhaseError(f"case {case} is in {phase}: its independent coding is over, nothing was recorded")
 
 
 def judge_codes(store: Store, judge: str) -> dict[str, frozenset[str]]:
@@ -92,7 +112,7 @@ def add_note(store: Store, judge: str, unit_key: str, note: str) -> int:
     if latest is None:
         raise StoreError("code the unit first: a note is kept with your codes")
     decision = Decision(latest.domain, latest.action, note, latest.model_version)
-    return record_decisions(store, judge, unit_key, [decision])[0]
+    return record_decisions(store, judge, unit_key, [decision], suggestions_shown=latest.suggestions_shown)[0]
 
 
 def judge_notes(store: Store, judge: str) -> dict[str, list[str]]:
@@ -104,39 +124,53 @@ def judge_notes(store: Store, judge: str) -> dict[str, list[str]]:
     return dict(out)
 
 
-def judge_acceptance(store: Store, judge: str) -> Acceptance:
-    """How often the judge kept the model's suggestion as it stood."""
-    return acceptance((d.unit, d.domain, d.action, d.model_version) for d in store.decision_log(judge))
+def judge_acceptance(store: Store, judge: str, last: int | None = None) -> Acceptance:
+    """How often the judge kept the model's suggestion as it stood (over their ``last`` coded units)."""
+    rows = ((d.unit, d.domain, d.action, d.model_version) for d in store.decision_log(judge))
+    return acceptance(rows, last)
 
 
-def pair_agreement(store: Store, judge: str, min_shared: int = MIN_SHARED_UNITS) -> PairAgreement | None:
-    """Agreement between ``judge`` and the judge sharing most coded units with them.
+@dataclass(frozen=True)
+class Feedback:
+    """What the coding screen tells a judge about themselves: how often they kept the suggestion."""
 
-    Only numbers leave this function. ``None`` until the pair shares ``min_shared`` units.
-    """
-    from transcode.agreement import agreement_report
-    from transcode.coding.consensus import all_judge_codes
+    overall: Acceptance
+    recent: Acceptance
 
-    everyone = all_judge_codes(store)
-    mine = {k: v for k, v in everyone.get(judge, {}).items() if is_coded(v)}
-    best: tuple[int, str, list[str]] | None = None
-    for other, theirs in sorted(everyone.items()):
-        if other == judge:
-            continue
-        shared = [k for k in mine if is_coded(theirs.get(k))]
-        if best is None or len(shared) > best[0]:
-            best = (len(shared), other, shared)
-    if best is None or best[0] < max(min_shared, 1):
-        return None
-    _, other, shared = best
-    records = [
-        (key, name, code)
-        for key in shared
-        for name, codes in ((judge, mine), (other, everyone[other]))
-        for code in sorted(codes[key])
-    ]
-    pair = agreement_report(records)["pairs"][0]
-    return PairAgreement(other, pair["n_units"], pair["cohen_kappa"], pair["percent_agreement"])
+    @property
+    def note(self) -> str | None:
+        return suggestions.note_text(self.recent) if suggestions.needs_note(self.recent) else None
+
+
+def judge_feedback(store: Store, judge: str) -> Feedback:
+    """The judge's own acceptance, overall and over their last :data:`~suggestions.NOTE_WINDOW` units."""
+    rows = [(d.unit, d.domain, d.action, d.model_version) for d in store.decision_log(judge)]
+    return Feedback(acceptance(rows), acceptance(rows, suggestions.NOTE_WINDOW))
+
+
+def coding_cases(store: Store, judge: str, case: str | None = None) -> list[str]:
+    """The cases ``judge`` codes now: assigned to them and still ``independent`` (or just ``case``)."""
+    people.require(store, judge, people.CODING_ROLES, doing="coding")
+    phases = store.case_phases()
+    mine = [a.case for a in store.assignments(judge)]
+    if case is not None:
+        if case not in phases:
+            raise InputError(f"no case {case!r} in the store")
+        if phases[case] != INDEPENDENT:
+            raise PhaseError(f"case {case} is in {phases[case]}: its independent coding is over")
+        if case not in mine:
+            raise PhaseError(
+                f"{judge} is not assigned to case {case}; a lead assigns judges with "
+                f"`transcode judges assign {judge} --case {case} --by LEAD`"
+            )
+        return [case]
+    open_cases = [c for c in mine if phases[c] == INDEPENDENT]
+    if not open_cases:
+        raise PhaseError(
+            f"{judge} has no case to code: none assigned to them is in independent coding "
+            f"(a lead assigns with `transcode judges assign {judge} --by LEAD`)"
+        )
+    return open_cases
 
 
 @dataclass(frozen=True)
@@ -173,15 +207,25 @@ class CodingSession:
         self.judge = judge
         self.codebook = codebook
         self.domains = codebook.domain_ids
-        self.proposals: dict[str, UnitProposals] = load_proposals(store, case)
-        self.queue: list[QueueItem] = coding_queue(store, case=case, order=order, proposals=self.proposals)
+        self.cases = coding_cases(store, judge, case)
+        self.suggestions = suggestions.mode(store)
+        self.proposals: dict[str, UnitProposals] = load_proposals(store, cases=self.cases)
+        self.queue: list[QueueItem] = coding_queue(
+            store, cases=self.cases, order=order, proposals=self.proposals
+        )
         if not self.queue:
-            raise StoreError("the store holds no thought units to code; import transcripts first")
-        store.judge(judge)  # only once there is something to code: a refused start adds nobody
+            raise StoreError("the cases to code hold no thought units; import their transcripts first")
         self.codes: dict[str, frozenset[str]] = judge_codes(store, judge)
         self.notes: dict[str, list[str]] = judge_notes(store, judge)
         self._undo: list[_UndoStep] = []
+        self._revealed: set[str] = set()
         self._index_of = {item.key: i for i, item in enumerate(self.queue)}
+        # Counts per case, kept up to date on each decision (never a scan of the queue per keypress).
+        self._total = Counter(item.case for item in self.queue)
+        self._done = Counter(item.case for item in self.queue if is_coded(self.codes.get(item.key)))
+        self._finished = {a.case: a.finished for a in store.assignments(judge)}
+        for name in self._total:
+            self._sync_finished(name)
         self.index = self._next_uncoded(0) or 0
         self.last_saved: Saved | None = None
 
@@ -196,17 +240,36 @@ class CodingSession:
 
     @property
     def current_proposal(self) -> UnitProposals | None:
-        return self.proposals.get(self.current.key)
+        """The model's proposal for this unit, if the study's setting puts it on the screen now."""
+        return self.proposals.get(self.current.key) if self.suggestions_visible() else None
+
+    def suggestions_visible(self, key: str | None = None) -> bool:
+        key = key or self.current.key
+        return suggestions.visible(
+            self.suggestions, decided=key in self.codes, revealed=key in self._revealed
+        )
+
+    def reveal(self) -> bool:
+        """Show the model's proposal for this unit (after-first-choice); True if it was hidden."""
+        if self.suggestions == suggestions.HIDDEN:
+            raise InputError("this study hides the model's suggestions during independent coding")
+        if self.suggestions_visible():
+            return False
+        self._revealed.add(self.current.key)
+        return True
 
     def progress(self) -> dict[str, tuple[int, int]]:
-        return case_progress(((item.case, item.key) for item in self.queue), self.codes)
+        """``{case: (coded, total)}`` from counts kept per decision (never a scan of the queue)."""
+        return {case: (self._done[case], total) for case, total in self._total.items()}
 
     def overall(self) -> tuple[int, int]:
-        per_case = self.progress().values()
-        return sum(d for d, _ in per_case), sum(t for _, t in per_case)
+        return sum(self._done.values()), len(self.queue)
 
     def all_coded(self) -> bool:
-        return all(is_coded(self.codes.get(item.key)) for item in self.queue)
+        return sum(self._done.values()) == len(self.queue)
+
+    def finished(self, case: str) -> bool:
+        return self._finished.get(case, False)
 
     # -- moving ----------------------------------------------------------------------------------
     def _next_uncoded(self, start: int) -> int | None:
@@ -261,27 +324,46 @@ class CodingSession:
     def _commit(self, decisions: list[Decision], *, unit: str | None = None, undoable: bool = True) -> Saved:
         key = unit or self.current.key
         before = self.codes.get(key, frozenset())
-        ids = record_decisions(self.store, self.judge, key, decisions)
+        shown = self.suggestions_visible(key)
+        ids = record_decisions(self.store, self.judge, key, decisions, suggestions_shown=shown)
         after = fold(before, decisions)
         self.codes[key] = after
+        if is_coded(after) != is_coded(before):
+            case = self.queue[self._index_of[key]].case
+            self._done[case] += 1 if is_coded(after) else -1
+            self._sync_finished(case)
         if undoable and after != before:
             self._undo.append(_UndoStep(key, before))
         self.last_saved = Saved(key, tuple(ids), after)
         return self.last_saved
 
-    def accept(self) -> Saved:
-        """Take the model's suggestion for this unit and move on."""
-        proposal = self.current_proposal
+    def _sync_finished(self, case: str) -> None:
+        """An assignment is finished while the judge has coded every unit of the case."""
+        complete = self._done[case] == self._total[case]
+        if case in self._finished and self._finished[case] != complete:
+            self.store.set_finished(self.judge, case, complete)
+            self._finished[case] = complete
+
+    def _shown_proposal(self) -> UnitProposals:
+        if not self.suggestions_visible():
+            if self.suggestions == suggestions.HIDDEN:
+                raise InputError("this study hides the model's suggestions during independent coding")
+            raise InputError("the suggestion is not shown yet: choose first, or press s to see it")
+        proposal = self.proposals.get(self.current.key)
         if proposal is None:
             raise StoreError("no model proposal for this unit: code it by number or mark it other")
-        saved = self._commit(accept_decisions(self.current_codes, proposal))
+        return proposal
+
+    def accept(self) -> Saved:
+        """Take the model's suggestion for this unit and move on (only once it is on the screen)."""
+        saved = self._commit(accept_decisions(self.current_codes, self._shown_proposal()))
         self.advance()
         return saved
 
     def reject(self) -> Saved:
         """The suggestion is wrong: record each suggested domain as rejected; stay to code the unit."""
-        proposal = self.current_proposal
-        if proposal is None or not proposal.suggested:
+        proposal = self._shown_proposal()
+        if not proposal.suggested:
             raise StoreError("the model suggests no domain here to reject")
         return self._commit([Decision(d, "rejected") for d in sorted(proposal.suggested)])
 

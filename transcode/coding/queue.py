@@ -7,7 +7,7 @@ learning's margin order), so the judges' time goes where the model knows least.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -49,10 +49,11 @@ def coding_queue(
     store: Store,
     *,
     case: str | None = None,
+    cases: Collection[str] | None = None,
     order: Order = "transcript",
     proposals: Mapping[str, UnitProposals] | None = None,
 ) -> list[QueueItem]:
-    """Every unit (of one case, or all) in transcript order, or most uncertain proposal first."""
+    """Every unit (of one case, some ``cases``, or all) in transcript order, or most uncertain first."""
     if order not in ORDERS:
         raise InputError(f"order must be transcript or uncertainty, not {order!r}")
     with store.session() as s:
@@ -64,6 +65,8 @@ def coding_queue(
         )
         if case is not None:
             query = query.where(Case.key == case)
+        if cases is not None:
+            query = query.where(Case.key.in_(list(cases)))
         items = [
             QueueItem(
                 u.key, case_key, u.position, u.turn_number, u.text, u.question, turn_text, u.start, u.end
@@ -73,7 +76,7 @@ def coding_queue(
     if case is not None and not items:
         raise StoreError(f"case {case!r} has no thought units in the store")
     if order == "uncertainty":
-        proposals = load_proposals(store) if proposals is None else proposals
+        proposals = load_proposals(store, case, cases=cases) if proposals is None else proposals
         return order_by_uncertainty(items, proposals)
     return items
 
@@ -103,8 +106,10 @@ def order_by_uncertainty(
     return [by_key[key] for key in ranked] + [item for item in items if item.key not in proposals]
 
 
-def load_proposals(store: Store, case: str | None = None) -> dict[str, UnitProposals]:
-    """The current proposal of every unit (of one case) in one query."""
+def load_proposals(
+    store: Store, case: str | None = None, *, cases: Collection[str] | None = None
+) -> dict[str, UnitProposals]:
+    """The current proposal of every unit (of one case, or some ``cases``) in one query."""
     with store.session() as s:
         query = (
             select(
@@ -117,8 +122,12 @@ def load_proposals(store: Store, case: str | None = None) -> dict[str, UnitPropo
             .join(Proposal, Proposal.unit_id == ThoughtUnitRow.id)
             .order_by(ThoughtUnitRow.id, Proposal.score.desc())
         )
+        if case is not None or cases is not None:
+            query = query.join(Case, Case.id == ThoughtUnitRow.case_id)
         if case is not None:
-            query = query.join(Case, Case.id == ThoughtUnitRow.case_id).where(Case.key == case)
+            query = query.where(Case.key == case)
+        if cases is not None:
+            query = query.where(Case.key.in_(list(cases)))
         rows = s.execute(query).all()
     grouped: dict[str, list] = defaultdict(list)
     for key, domain, score, suggested, version in rows:

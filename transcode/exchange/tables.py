@@ -39,7 +39,19 @@ def units_table(store: Store) -> pd.DataFrame:
 
 def decisions_table(store: Store) -> pd.DataFrame:
     """The append-only decision log: who decided what on which unit, when, and from which model."""
-    columns = ["id", "time", "judge", "role", "case", "unit", "domain", "action", "note", "model_version"]
+    columns = [
+        "id",
+        "time",
+        "judge",
+        "role",
+        "case",
+        "unit",
+        "domain",
+        "action",
+        "note",
+        "model_version",
+        "suggestions_shown",
+    ]
     return pd.DataFrame([tuple(r) for r in store.decision_log()], columns=columns)
 
 

@@ -14,30 +14,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import text as sql
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from transcode.classify import UnitProposal
 from transcode.codebook import Codebook, parse_codebook
 from transcode.errors import InputError, StoreError
-from transcode.store import db
+from transcode.store import db, security
 from transcode.store.schema import (
+    INDEPENDENT,
+    Assignment,
     Case,
     CodebookVersion,
     CodeDecision,
     ConsensusCode,
+    Event,
     Judge,
     Project,
     Proposal,
+    StudySetting,
     ThoughtUnitRow,
     TranscriptRow,
     TurnRow,
+    utcnow,
 )
 from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit
 
-JUDGE_ROLES = ("judge", "auditor")
+JUDGE_ROLES = ("judge", "auditor", "lead")
 #: The longest judge name and case id the store holds (its column widths).
 MAX_NAME = 100
 
@@ -52,6 +58,7 @@ class StoreStatus:
     agreed: int
     judges: list[str]
     codebook_version: int | None
+    phases: dict[str, str]
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -82,6 +89,36 @@ class LoggedDecision(NamedTuple):
     action: str
     note: str | None
     model_version: str | None
+    suggestions_shown: bool | None
+
+
+class JudgeRecord(NamedTuple):
+    name: str
+    role: str
+    db_role: str | None
+
+
+class AssignmentRecord(NamedTuple):
+    judge: str
+    case: str
+    finished: bool
+
+
+class EventRecord(NamedTuple):
+    """One entry of the event trail: who (a registered person and/or the database role), when, what."""
+
+    id: int
+    time: datetime
+    actor: str | None
+    db_user: str | None
+    kind: str
+    case: str | None
+    details: dict
+
+    def as_dict(self) -> dict:
+        out = self._asdict()
+        out["time"] = self.time.isoformat()
+        return out
 
 
 def ensure_judge(s: Session, project_id: int, name: str, role: str = "judge") -> int:
@@ -102,6 +139,20 @@ def ensure_judge(s: Session, project_id: int, name: str, role: str = "judge") ->
         s.add(judge)
         s.flush()
     return judge.id
+
+
+def registered_judge(s: Session, name: str) -> Judge:
+    """The registered person called ``name``; refused, with how to register them, when there is none."""
+    name = (name or "").strip()
+    if not name:
+        raise InputError("a person must be named (--judge NAME): the store keeps who decided")
+    judge = s.scalars(select(Judge).where(Judge.name == name)).first()
+    if judge is None:
+        raise InputError(
+            f"{name!r} is not a registered judge of this study; "
+            f"add them with `transcode judges add {name} --role judge|auditor|lead`"
+        )
+    return judge
 
 
 def transcript_hash(turns: Iterable[tuple[str, str]]) -> str:
@@ -186,6 +237,9 @@ def open_store(
     store = Store(engine)
     if create:
         store.ensure_project(project)
+        if engine.url.get_backend_name() == "postgresql":
+            with engine.begin() as connection:
+                security.install_policies(connection)
     return store
 
 
@@ -202,6 +256,7 @@ class Store:
         self.sessions = db.session_factory(engine)
         #: How the store is named to people and in records (model cards): its URL without secrets.
         self.label = db.public_url(engine.url)
+        self._db_user: str | None = None
 
     def close(self) -> None:
         self.engine.dispose()
@@ -400,22 +455,225 @@ class Store:
             )
             return [(p.domain, p.score, p.suggested) for p in rows]
 
-    # -- judges and decisions -----------------------------------------------------
-    def judge(self, name: str, role: str = "judge") -> int:
-        """The judge's id; a new name becomes a judge (or auditor) in its own transaction."""
+    # -- people: judges, auditors, leads -----------------------------------------------
+    def judge(self, name: str) -> int:
+        """The id of the registered person ``name`` (refused when the study has nobody of that name)."""
+        with self.session() as s:
+            return registered_judge(s, name).id
+
+    def add_judge(
+        self, name: str, role: str, db_role: str | None = None, *, details: dict | None = None
+    ) -> int:
+        """Register a person (one transaction, with its ``judge_added`` event); refused if already there."""
+        name = (name or "").strip()
+        if role not in JUDGE_ROLES:
+            raise InputError(f"role must be judge, auditor or lead, not {role!r}")
         with self.sessions.begin() as s:
-            return ensure_judge(s, self.project_id(s), name, role)
+            project_id = self.project_id(s)
+            if s.scalar(select(Judge.id).where(Judge.project_id == project_id, Judge.name == name)):
+                raise InputError(f"{name!r} is already registered in this study")
+            if db_role and s.scalar(select(Judge.name).where(Judge.db_role == db_role)):
+                raise InputError(f"the database role {db_role!r} already belongs to another person")
+            judge_id = ensure_judge(s, project_id, name, role)
+            if db_role:
+                if self.engine.url.get_backend_name() != "postgresql":
+                    raise InputError(
+                        "database roles are PostgreSQL's: "
+                        "on SQLite whoever can read the file reads everything"
+                    )
+                security.grant_person(s.connection(), db_role, lead=role == "lead")
+                s.get_one(Judge, judge_id).db_role = db_role
+            added = {"name": name, "role": role, **(details or {})}
+            self._event(s, project_id, "judge_added", None, None, added)
+            return judge_id
+
+    def judges(self) -> list[JudgeRecord]:
+        with self.session() as s:
+            rows = s.execute(select(Judge.name, Judge.role, Judge.db_role).order_by(Judge.name))
+            return [JudgeRecord._make(row) for row in rows]
 
     def judge_role(self, name: str) -> str | None:
-        """``judge`` or ``auditor``; None for a name the store does not know."""
+        """``judge``, ``auditor`` or ``lead``; None for a name the store does not know."""
         with self.session() as s:
             return s.scalar(select(Judge.role).where(Judge.name == name))
 
-    def decision_log(self, judge: str | None = None, *, role: str | None = None) -> list[LoggedDecision]:
-        """The decision log, oldest first: every judge's, one judge's, or one role's.
+    def db_user(self) -> str | None:
+        """The database role this store is opened as (PostgreSQL); None on SQLite."""
+        if self.engine.url.get_backend_name() != "postgresql":
+            return None
+        if self._db_user is None:
+            with self.engine.connect() as connection:
+                self._db_user = str(connection.execute(sql("SELECT current_user")).scalar_one())
+        return self._db_user
 
-        Every judge's decisions are for after independent coding (agreement, consensus,
-        exports); during it a judge sees their own only.
+    def connected_judge(self) -> str | None:
+        """The registered person whose database role this store is opened as (PostgreSQL), if any."""
+        user = self.db_user()
+        if user is None:
+            return None
+        with self.session() as s:
+            return s.scalar(select(Judge.name).where(Judge.db_role == user))
+
+    # -- assignments ------------------------------------------------------------------------
+    def assign(self, judges: Sequence[str], cases: Sequence[str], actor: str) -> int:
+        """Assign each person to each case (pairs already assigned stay); one transaction; how many new."""
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            actor_id = registered_judge(s, actor).id
+            judge_ids = {name: registered_judge(s, name).id for name in judges}
+            case_ids = self._case_ids(s, project_id, cases)
+            existing = set(s.execute(select(Assignment.judge_id, Assignment.case_id)).all())
+            added = 0
+            for case_id in case_ids.values():
+                new = [name for name, j in judge_ids.items() if (j, case_id) not in existing]
+                s.add_all(Assignment(judge_id=judge_ids[name], case_id=case_id) for name in new)
+                if new:
+                    added += len(new)
+                    self._event(s, project_id, "assigned", actor_id, case_id, {"judges": new})
+            return added
+
+    def unassign(self, judges: Sequence[str], cases: Sequence[str], actor: str) -> int:
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            actor_id = registered_judge(s, actor).id
+            judge_ids = {name: registered_judge(s, name).id for name in judges}
+            removed = 0
+            for case_id in self._case_ids(s, project_id, cases).values():
+                result = s.execute(
+                    delete(Assignment).where(
+                        Assignment.case_id == case_id, Assignment.judge_id.in_(judge_ids.values())
+                    )
+                )
+                count = getattr(result, "rowcount", 0) or 0
+                if count:
+                    removed += count
+                    self._event(s, project_id, "unassigned", actor_id, case_id, {"judges": sorted(judge_ids)})
+            return removed
+
+    def assignments(self, judge: str | None = None) -> list[AssignmentRecord]:
+        query = (
+            select(Judge.name, Case.key, Assignment.finished_at)
+            .join(Judge, Judge.id == Assignment.judge_id)
+            .join(Case, Case.id == Assignment.case_id)
+            .order_by(Case.key, Judge.name)
+        )
+        if judge is not None:
+            query = query.where(Judge.name == judge)
+        with self.session() as s:
+            return [AssignmentRecord(name, case, at is not None) for name, case, at in s.execute(query)]
+
+    def set_finished(self, judge: str, case: str, finished: bool) -> None:
+        """Mark the judge's assignment to ``case`` finished (or not); one short transaction."""
+        with self.sessions.begin() as s:
+            judge_id = registered_judge(s, judge).id
+            case_id = s.scalar(select(Case.id).where(Case.key == case))
+            s.execute(
+                update(Assignment)
+                .where(Assignment.judge_id == judge_id, Assignment.case_id == case_id)
+                .values(finished_at=utcnow() if finished else None)
+            )
+
+    # -- phases and the event trail -------------------------------------------------------------
+    def case_phases(self) -> dict[str, str]:
+        """Every case's phase, cases in key order."""
+        with self.session() as s:
+            return dict(s.execute(select(Case.key, Case.phase).order_by(Case.key)).all())
+
+    def set_phases(self, changes: Mapping[str, tuple[str, dict]], actor: str | None) -> None:
+        """Move cases to new phases, each with its ``phase`` event, in one transaction.
+
+        ``changes`` maps a case to ``(phase, event details)``; the rules live in
+        :mod:`transcode.coding.phases`, this only writes.
+        """
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            actor_id = registered_judge(s, actor).id if actor else None
+            case_ids = self._case_ids(s, project_id, list(changes))
+            for case, (phase, details) in changes.items():
+                s.execute(update(Case).where(Case.id == case_ids[case]).values(phase=phase))
+                self._event(s, project_id, "phase", actor_id, case_ids[case], details)
+
+    def add_event(self, kind: str, actor: str | None, details: dict, case: str | None = None) -> int:
+        """Append one event to the trail (its own transaction)."""
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            actor_id = registered_judge(s, actor).id if actor else None
+            case_id = self._case_ids(s, project_id, [case])[case] if case else None
+            return self._event(s, project_id, kind, actor_id, case_id, details)
+
+    def _event(
+        self, s: Session, project_id: int, kind: str, actor_id: int | None, case_id: int | None, details: dict
+    ) -> int:
+        row = Event(
+            project_id=project_id,
+            kind=kind,
+            actor_id=actor_id,
+            case_id=case_id,
+            details=details,
+            db_user=self.db_user(),
+        )
+        s.add(row)
+        s.flush()
+        return row.id
+
+    def events(self, case: str | None = None, kind: str | None = None) -> list[EventRecord]:
+        """The trail, oldest first: every event, or one case's, or one kind's."""
+        query = (
+            select(Event.id, Event.created_at, Judge.name, Event.db_user, Event.kind, Case.key, Event.details)
+            .outerjoin(Judge, Judge.id == Event.actor_id)
+            .outerjoin(Case, Case.id == Event.case_id)
+            .order_by(Event.id)
+        )
+        if case is not None:
+            query = query.where(Case.key == case)
+        if kind is not None:
+            query = query.where(Event.kind == kind)
+        with self.session() as s:
+            return [EventRecord._make(row) for row in s.execute(query)]
+
+    def _case_ids(self, s: Session, project_id: int, cases: Sequence[str | None]) -> dict[str, int]:
+        found = dict(
+            s.execute(
+                select(Case.key, Case.id).where(Case.project_id == project_id, Case.key.in_(list(cases)))
+            ).all()
+        )
+        missing = [c for c in cases if c not in found]
+        if missing:
+            raise InputError(f"no case {missing[0]!r} in the store")
+        return found
+
+    # -- study settings -------------------------------------------------------------------------
+    def setting(self, key: str) -> str | None:
+        with self.session() as s:
+            return s.scalar(select(StudySetting.value).where(StudySetting.key == key))
+
+    def set_setting(self, key: str, value: str, actor: str) -> None:
+        """Change a study setting, with its ``setting`` event, in one transaction."""
+        with self.sessions.begin() as s:
+            project_id = self.project_id(s)
+            actor_id = registered_judge(s, actor).id
+            row = s.scalars(
+                select(StudySetting).where(StudySetting.project_id == project_id, StudySetting.key == key)
+            ).first()
+            before = None if row is None else row.value
+            if row is None:
+                s.add(StudySetting(project_id=project_id, key=key, value=value))
+            else:
+                row.value = value
+            self._event(s, project_id, "setting", actor_id, None, {"key": key, "from": before, "to": value})
+
+    # -- decisions ----------------------------------------------------------------------------
+    def decision_log(
+        self,
+        judge: str | None = None,
+        *,
+        roles: Sequence[str] | None = None,
+        cases: Iterable[str] | None = None,
+    ) -> list[LoggedDecision]:
+        """The decision log, oldest first: every judge's, one judge's, some roles', some cases'.
+
+        Reading every judge's decisions is for after independent coding: the callers in
+        :mod:`transcode.coding` pass the cases the phase rules open (:mod:`transcode.coding.phases`).
         """
         query = (
             select(
@@ -429,6 +687,7 @@ class Store:
                 CodeDecision.action,
                 CodeDecision.note,
                 CodeDecision.model_version,
+                CodeDecision.suggestions_shown,
             )
             .join(Judge, Judge.id == CodeDecision.judge_id)
             .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
@@ -437,8 +696,10 @@ class Store:
         )
         if judge is not None:
             query = query.where(Judge.name == judge)
-        if role is not None:
-            query = query.where(Judge.role == role)
+        if roles is not None:
+            query = query.where(Judge.role.in_(list(roles)))
+        if cases is not None:
+            query = query.where(Case.key.in_(list(cases)))
         with self.session() as s:
             return [LoggedDecision._make(row) for row in s.execute(query)]
 
@@ -453,6 +714,18 @@ class Store:
             s.add_all(
                 ConsensusCode(unit_id=unit.id, domain=d, recorded_by_id=recorder, note=note) for d in domains
             )
+
+    def cases_with_consensus(self) -> list[str]:
+        """The cases holding at least one consensus code."""
+        with self.session() as s:
+            rows = s.scalars(
+                select(Case.key)
+                .join(ThoughtUnitRow, ThoughtUnitRow.case_id == Case.id)
+                .join(ConsensusCode, ConsensusCode.unit_id == ThoughtUnitRow.id)
+                .distinct()
+                .order_by(Case.key)
+            )
+            return list(rows)
 
     def consensus(self) -> dict[str, frozenset[str]]:
         with self.session() as s:
@@ -478,8 +751,15 @@ class Store:
                 cases=s.scalar(select(func.count(Case.id))) or 0,
                 transcripts=s.scalar(select(func.count(TranscriptRow.id))) or 0,
                 units=s.scalar(select(func.count(ThoughtUnitRow.id))) or 0,
-                coded=s.scalar(select(func.count(func.distinct(CodeDecision.unit_id)))) or 0,
+                coded=s.scalar(
+                    select(func.count(func.distinct(CodeDecision.unit_id)))
+                    .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
+                    .join(Case, Case.id == ThoughtUnitRow.case_id)
+                    .where(Case.phase != INDEPENDENT)
+                )
+                or 0,
                 agreed=s.scalar(select(func.count(func.distinct(ConsensusCode.unit_id)))) or 0,
                 judges=list(s.scalars(select(Judge.name).order_by(Judge.name))),
                 codebook_version=version,
+                phases=dict(s.execute(select(Case.key, Case.phase).order_by(Case.key)).all()),
             )

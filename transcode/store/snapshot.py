@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import NamedTuple
 
 from sqlalchemy import select
@@ -271,10 +272,13 @@ def _add_categories(s, project_id: int, domain: str, parent_id: int | None, tree
         _add_categories(s, project_id, domain, row.id, node.children)
 
 
-def write_new_store(url: str, snapshot: ProjectSnapshot) -> tuple[dict, str]:
+def write_new_store(
+    url: str, snapshot: ProjectSnapshot, then: Callable[[Store], object] | None = None
+) -> tuple[dict, str]:
     """Load ``snapshot`` into the store at ``url``, created if need be: (summary, the URL without its
-    password). A SQLite file this call created is removed again if loading fails, so a failed
-    import leaves no new empty store behind."""
+    password). ``then`` runs on the loaded store (the study phases an import enters). A SQLite file
+    this call created is removed again if loading fails, so a failed import leaves no new empty
+    store behind."""
     from transcode.store import db as database
     from transcode.store.repo import open_store
 
@@ -283,7 +287,10 @@ def write_new_store(url: str, snapshot: ProjectSnapshot) -> tuple[dict, str]:
     existed = target is None or target.exists()
     try:
         with open_store(url, create=True, project=snapshot.name) as store:
-            return write_snapshot(store, snapshot), store.label
+            summary = write_snapshot(store, snapshot)
+            if then is not None:
+                then(store)
+            return summary, store.label
     except BaseException:
         if not existed and target is not None:
             for leftover in ("", "-wal", "-shm", "-journal"):

@@ -82,11 +82,13 @@ def wait_for(gate: Path, timeout: float = 120) -> None:
 
 
 def main(argv: Sequence[str]) -> None:
+    from transcode.coding import people
     from transcode.store import open_store
 
     url, judge, seconds, acks, gate = argv
     store = open_store(url)
-    store.judge(judge)
+    if store.judge_role(judge) is None:
+        people.add_person(store, judge, "judge")
     print("READY", flush=True)
     wait_for(Path(gate))
     count = code_for(store, judge, float(seconds), Path(acks))

@@ -16,7 +16,7 @@ from transcode.codebook import Codebook
 from transcode.coding.audit import AuditSession
 from transcode.coding.codes import Order
 from transcode.coding.consensus import ConsensusSession, consensus_count
-from transcode.coding.independent import MIN_SHARED_UNITS, CodingSession
+from transcode.coding.independent import CodingSession
 from transcode.coding.queue import load_proposals
 from transcode.errors import InputError
 from transcode.store import Store
@@ -49,7 +49,7 @@ class TranscodeApp(App):
         case: str | None = None,
         use_model: bool = True,
         encoder_factory: Callable[[], Any] | None = None,
-        min_shared: int = MIN_SHARED_UNITS,
+        unlock: bool = False,
     ) -> None:
         super().__init__()
         codebook = codebook or store.codebook()
@@ -60,6 +60,12 @@ class TranscodeApp(App):
         name = judge or ""
         if mode in ("code", "audit") and not name:
             raise InputError(f"{'coding' if mode == 'code' else 'auditing'} needs --judge NAME")
+        if unlock and mode != "consensus":
+            raise InputError(
+                "--unlock goes with --consensus (a lead opens a case still in independent coding)"
+            )
+        if unlock and not name:
+            raise InputError("--unlock needs the lead who takes responsibility for it: --judge LEAD")
         if mode == "code" and store.judge_role(name) == "auditor":
             raise InputError(f"{name} is an auditor; auditors use --audit")
         self.store = store
@@ -68,7 +74,6 @@ class TranscodeApp(App):
         self.case = case
         self.use_model = use_model
         self.encoder_factory = encoder_factory
-        self.min_shared = min_shared
         self.retraining = False
         self.last_retrain = None
         self._trainer: OnlineTrainer | None = None
@@ -77,7 +82,7 @@ class TranscodeApp(App):
         if mode == "code":
             self.main = CodingScreen(CodingSession(store, name, codebook, order=order, case=case))
         elif mode == "consensus":
-            self.main = ConsensusScreen(ConsensusSession(store, codebook, judge, case=case))
+            self.main = ConsensusScreen(ConsensusSession(store, codebook, judge, case=case, unlock=unlock))
         else:
             self.main = AuditScreen(AuditSession(store, codebook, name))
 

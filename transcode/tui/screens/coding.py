@@ -1,8 +1,10 @@
 """Independent coding: one judge, blind, one keypress per common decision.
 
-Every keypress that decides something calls the store synchronously, so the
-screen moves on only after the decision is committed; the agreement with the
-paired judge and the acceptance rate are computed in a worker thread.
+Every keypress that decides something calls the store synchronously, so the screen moves on
+only after the decision is committed. The screen shows the judge's own progress and how often
+they kept the model's suggestion (computed in a worker thread from their own decisions), never
+a figure over another judge's codes. The model's proposals appear as the study's
+``suggestions`` setting says; ``s`` shows them for the current unit.
 """
 
 from __future__ import annotations
@@ -13,17 +15,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from transcode.coding import independent
-from transcode.coding.codes import Acceptance
-from transcode.coding.independent import CodingSession, PairAgreement
+from transcode.coding import independent, suggestions
+from transcode.coding.independent import CodingSession, Feedback
 from transcode.coding.queue import UnitProposals
 from transcode.tui import widgets
 from transcode.tui.keys import Key, bindings, numbered
 from transcode.tui.screens.room import RoomScreen, status_bar
-
-#: Refresh the judge-pair agreement every this many decisions: often enough to follow,
-#: rarely enough that its change never tells a judge how the other coded one unit.
-AGREEMENT_EVERY = 10
 
 
 class CodingScreen(RoomScreen):
@@ -31,8 +28,21 @@ class CodingScreen(RoomScreen):
 
     HELP_TITLE = "Independent coding: keys"
     KEYS = (
-        Key.one("a", "accept", "accept", "accept the suggestion (◆); on to the next uncoded unit", line="a"),
+        Key.one(
+            "a",
+            "accept",
+            "accept",
+            "accept the suggestion (◆) once it is shown; on to the next uncoded unit",
+            line="a",
+        ),
         Key.one("r", "reject", "reject", "reject the suggestion (recorded), stay to code the unit", line="r"),
+        Key.one(
+            "s",
+            "reveal",
+            "see",
+            "show the model's suggestion for this unit (it shows anyway after your first choice)",
+            line="s",
+        ),
         numbered(
             widgets.DOMAIN_KEYS,
             "toggle_domain",
@@ -58,11 +68,8 @@ class CodingScreen(RoomScreen):
     def __init__(self, session: CodingSession) -> None:
         super().__init__()
         self.session = session
-        self.agreement: PairAgreement | None = None
-        self.acceptance: Acceptance | None = None
-        self.waiting_for_agreement = True
-        self.agreement_failed = False
-        self.decisions_since_agreement = 0
+        self.feedback: Feedback | None = None
+        self.noted = False
         self.last_search = ""
 
     def compose(self) -> ComposeResult:
@@ -76,7 +83,7 @@ class CodingScreen(RoomScreen):
 
     def on_mount(self) -> None:
         self.refresh_view()
-        self.refresh_feedback(with_agreement=True)
+        self.refresh_feedback()
 
     # -- view ------------------------------------------------------------------------------
     def refresh_view(self) -> None:
@@ -97,51 +104,50 @@ class CodingScreen(RoomScreen):
             widgets.domain_lines(s.codebook, s.current_codes, s.current_proposal)
         )
         case_done, case_total = s.progress()[item.case]
-        self.query_one(widgets.Progress).show(
-            f"case {item.case}", (case_done, case_total), "all", (done, total)
-        )
+        label = f"case {item.case}" + (" ✓" if s.finished(item.case) else "")
+        self.query_one(widgets.Progress).show(label, (case_done, case_total), "all", (done, total))
         self.show_feedback()
 
+    def _suggestion_state(self) -> str:
+        s = self.session
+        if s.suggestions == suggestions.HIDDEN:
+            return "suggestions hidden"
+        if not s.suggestions_visible():
+            return "s: suggestion"
+        return "no suggestion" if s.proposals.get(s.current.key) is None else "suggestion ◆"
+
     def show_feedback(self) -> None:
-        proposal = self.session.current_proposal
+        proposal = self.session.proposals.get(self.session.current.key)
         model = "no proposals" if proposal is None else widgets.shorten(proposal.model_version, 14)
         if self.room.retraining:
             model += " ↻"
+        feedback = self.feedback
         self.query_one("#feedback", Static).update(
             widgets.feedback_text(
-                self.agreement,
-                self.acceptance,
+                None if feedback is None else feedback.overall,
+                self._suggestion_state(),
                 model,
-                self.waiting_for_agreement,
-                self.room.min_shared,
-                self.agreement_failed,
+                flagged=feedback is not None and feedback.note is not None,
             )
         )
 
-    def refresh_feedback(self, *, with_agreement: bool) -> None:
-        """Acceptance (own codes) and, now and then, the pair agreement, off the UI thread."""
-        store, judge, min_shared = self.session.store, self.session.judge, self.room.min_shared
+    def refresh_feedback(self) -> None:
+        """How often this judge kept the suggestion (their own decisions only), off the UI thread."""
+        store, judge = self.session.store, self.session.judge
 
         def compute() -> None:
-            acceptance = independent.judge_acceptance(store, judge)
-            agreement: PairAgreement | None | Exception = None
-            if with_agreement:
-                try:
-                    agreement = independent.pair_agreement(store, judge, min_shared)
-                except Exception as err:  # a statistics failure must never end a coding session
-                    agreement = err
-            self.app.call_from_thread(self._feedback_ready, acceptance, agreement, with_agreement)
+            feedback = independent.judge_feedback(store, judge)
+            self.app.call_from_thread(self._feedback_ready, feedback)
 
         self.run_worker(compute, thread=True, group="feedback", exit_on_error=False)
 
-    def _feedback_ready(
-        self, acceptance: Acceptance, agreement: PairAgreement | None | Exception, with_agreement: bool
-    ) -> None:
-        self.acceptance = acceptance
-        if with_agreement:
-            self.agreement_failed = isinstance(agreement, Exception)
-            self.agreement = None if isinstance(agreement, Exception) else agreement
-            self.waiting_for_agreement = False
+    def _feedback_ready(self, feedback: Feedback) -> None:
+        self.feedback = feedback
+        if feedback.note is not None and not self.noted:
+            self.noted = True
+            self.notify(feedback.note, title="A gentle note", timeout=12)
+        elif feedback.note is None:
+            self.noted = False
         self.show_feedback()
 
     def proposals_changed(self, proposals: Mapping[str, UnitProposals], model: str) -> None:
@@ -152,12 +158,8 @@ class CodingScreen(RoomScreen):
         if saved is None:
             return
         self.show_saved(f"✓ saved {saved.unit}")
-        self.decisions_since_agreement += 1
-        due = self.decisions_since_agreement >= AGREEMENT_EVERY
-        if due:
-            self.decisions_since_agreement = 0
         self.refresh_view()
-        self.refresh_feedback(with_agreement=due)
+        self.refresh_feedback()
         self.room.schedule_retrain()
 
     # -- actions (each store write finishes before the view moves) -------------------------------
@@ -166,6 +168,11 @@ class CodingScreen(RoomScreen):
 
     def action_reject(self) -> None:
         self._after_decision(self.attempt(self.session.reject))
+
+    def action_reveal(self) -> None:
+        if self.attempt(self.session.reveal) is not None:
+            self.show_saved("◆ suggestion shown")
+            self.refresh_view()
 
     def action_toggle_domain(self, number: int) -> None:
         self._after_decision(self.attempt(lambda: self.session.toggle(number)))

@@ -6,9 +6,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
+from transcode.coding.calibration import case_calibration
 from transcode.coding.consensus import ConsensusSession
 from transcode.tui import widgets
 from transcode.tui.keys import Key, bindings, numbered
+from transcode.tui.screens.calibration import CalibrationScreen
 from transcode.tui.screens.room import RoomScreen, status_bar
 
 
@@ -40,6 +42,13 @@ class ConsensusScreen(RoomScreen):
             ("→←", "move"),
         ),
         Key.one("n", "note", "note", "note on the consensus", line="n"),
+        Key.one(
+            "c",
+            "calibration",
+            "calibration",
+            "the case's calibration: how far the judges agreed before consensus",
+            line="c",
+        ),
         Key(
             (("U", "adopt", "adopt unanimous"),),
             "U",
@@ -54,6 +63,7 @@ class ConsensusScreen(RoomScreen):
     def __init__(self, session: ConsensusSession) -> None:
         super().__init__()
         self.session = session
+        self.calibrations: dict[str, dict] = {}
 
     def compose(self) -> ComposeResult:
         yield Static(id="title")
@@ -105,7 +115,37 @@ class ConsensusScreen(RoomScreen):
         label = f"case {current.item.case}" if current else "case"
         self.query_one(widgets.Progress).show(label, (case_done, case_total), "resolved", (resolved, total))
         recorder = s.recorder or "team"
-        self.query_one("#feedback", Static).update(Text(f"recording as {recorder}", style="dim"))
+        status = f"recording as {recorder}"
+        if current is not None:
+            status += " · " + widgets.calibration_line(self._calibration(current.item.case))
+        self.query_one("#feedback", Static).update(Text(status, style="dim"))
+
+    def _calibration(self, case: str) -> dict | None:
+        """The case's calibration, computed once in a worker thread (None until it is ready)."""
+        if case not in self.calibrations:
+            self.calibrations[case] = {}
+            store = self.session.store
+
+            def compute() -> None:
+                summary = case_calibration(store, case)
+                self.app.call_from_thread(self._calibrated, case, summary)
+
+            self.run_worker(compute, thread=True, group="calibration", exit_on_error=False)
+        return self.calibrations[case] or None
+
+    def _calibrated(self, case: str, summary: dict) -> None:
+        self.calibrations[case] = summary
+        self.refresh_view()
+
+    def action_calibration(self) -> None:
+        current = self.session.current
+        if current is None:
+            return
+        summary = self._calibration(current.item.case)
+        if summary is None:
+            self.show_error("the calibration is still being computed")
+            return
+        self.app.push_screen(CalibrationScreen(summary))
 
     def _saved(self, codes) -> None:
         if codes is None:
