@@ -27,6 +27,13 @@ $(TAGUETTE):
 	$(PYTHON) -m venv .venv-taguette
 	.venv-taguette/bin/python -m pip install -q taguette==1.5.2
 
+# qc (qualitative-coding, an open-source QDA tool) also gets its own venv; the interoperability
+# tests send our .qdpx into qc and qc's export back into transcode, in both directions.
+QC := .venv-qc/bin/qc
+$(QC):
+	$(PYTHON) -m venv .venv-qc
+	.venv-qc/bin/python -m pip install -q qualitative-coding==1.7.8
+
 demo: $(STAMP)
 	mkdir -p $(OUT)
 	rm -f $(OUT)/demo.db $(OUT)/demo.db-wal $(OUT)/demo.db-shm
@@ -35,13 +42,15 @@ demo: $(STAMP)
 		--out $(OUT)/proposals.jsonl --store --db sqlite:///$(OUT)/demo.db
 	$(BIN)/transcode status --db sqlite:///$(OUT)/demo.db
 
-test: $(STAMP) $(TAGUETTE)
+test: $(STAMP) $(TAGUETTE) $(QC)
 	$(BIN)/ruff check transcode tests benchmarks corpora
-	TAGUETTE_PYTHON=$(abspath $(TAGUETTE)) $(BIN)/pytest -q -n 2
+	$(BIN)/mypy
+	TAGUETTE_PYTHON=$(abspath $(TAGUETTE)) QC_COMMAND=$(abspath $(QC)) $(BIN)/pytest -q -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check transcode tests benchmarks corpora
 	$(BIN)/ruff format --check transcode tests benchmarks corpora
+	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) .venv-taguette $(OUT) .pytest_cache
+	rm -rf $(VENV) .venv-taguette .venv-qc $(OUT) .pytest_cache

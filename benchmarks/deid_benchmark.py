@@ -104,7 +104,7 @@ def transcode_system(**options) -> System:
 
 
 def spacy_system() -> System:
-    from transcode.nlp import load_spacy
+    from transcode.verified import load_spacy
 
     nlp = load_spacy()
     types = {
@@ -133,7 +133,7 @@ def presidio_system() -> System:
     import yaml
 
     from transcode.deid.recognizers import presidio_recognizers
-    from transcode.nlp import SPACY_PACKAGE
+    from transcode.verified import SPACY_PACKAGE
 
     presidio_recognizers()  # points tldextract at its bundled suffix list: no network
     import presidio_analyzer

@@ -1,6 +1,6 @@
 """Decisions/s with N judges' processes coding one store at once, SQLite and PostgreSQL, in one run.
 
-Each judge is a real process (``python -m transcode.judge_load``) toggling domains on
+Each judge is a real process (``python -m transcode.testing.judge_load``) toggling domains on
 the same units; afterwards every acknowledged decision is checked to be stored
 exactly once. PostgreSQL is measured when TRANSCODE_TEST_POSTGRES names a server
 whose role may CREATE DATABASE (as in ``.ci/run``).
@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT))
 
 
 def run_load(url: str, judges: int, seconds: float, work: Path) -> dict:
-    from tests.test_tui_store import build_store
-    from transcode.judge_load import read_acks, stored_decisions
+    from tests.support.stores import build_store
+    from transcode.testing.judge_load import read_acks, stored_decisions
 
     store = build_store(url)
     names = [f"J{i + 1}" for i in range(judges)]
@@ -35,7 +35,7 @@ def run_load(url: str, judges: int, seconds: float, work: Path) -> dict:
             [
                 sys.executable,
                 "-m",
-                "transcode.judge_load",
+                "transcode.testing.judge_load",
                 url,
                 n,
                 str(seconds),

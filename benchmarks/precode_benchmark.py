@@ -2,7 +2,7 @@
 
 All in one run on the same units (the demo transcripts, repeated with ``--repeat``):
 
-* raw encoder: ``Encoder.encode_raw`` on the unit texts (the ceiling);
+* raw encoder: ``SentenceEncoder.encode_raw`` on the unit texts (the ceiling);
 * propose stage: the zero-shot proposer on the same units from a cold embedding
   cache (unit + question vectors, cache writes, scoring) -> ratio to raw
   (target >= 0.80); also the ratio to raw encoding of everything the stage must
@@ -50,7 +50,7 @@ def _timed(fn):
 def run(repeat: int = 1) -> dict:
     from transcode.classify.proposer import zero_shot
     from transcode.codebook import load_codebook
-    from transcode.embed import Encoder, StaticEncoder
+    from transcode.embed import SentenceEncoder, StaticEncoder
     from transcode.pipeline import prepare, propose, read_all
 
     demo = ROOT / "corpora" / "demo"
@@ -60,7 +60,7 @@ def run(repeat: int = 1) -> dict:
     book = load_codebook(demo / "codebook.yaml")
     transcripts = _repeat_cases(read_all(files), repeat)
     with tempfile.TemporaryDirectory() as tmp:
-        encoder = Encoder(cache_path=Path(tmp) / "embeddings.sqlite")
+        encoder = SentenceEncoder(cache_path=Path(tmp) / "embeddings.sqlite")
         encoder.encode_raw(["warm up the model and its threads"] * 8)
         prepared, prepare_s = _timed(lambda: prepare(transcripts))
         units = [u for case in prepared for u in case.units]
@@ -77,7 +77,7 @@ def run(repeat: int = 1) -> dict:
         _, fast_raw_s = _timed(lambda: fast.encoder.encode_raw(texts))
         _, fast_s = _timed(lambda: list(propose(prepared, fast)))
         # The heap is traced in a separate cold run: tracemalloc slows the code it watches.
-        heap_encoder = Encoder(cache_path=Path(tmp) / "heap-embeddings.sqlite")
+        heap_encoder = SentenceEncoder(cache_path=Path(tmp) / "heap-embeddings.sqlite")
         tracemalloc.start()
         list(propose(prepared, zero_shot(book, heap_encoder)))
         _, heap_peak = tracemalloc.get_traced_memory()

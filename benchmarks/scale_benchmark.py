@@ -4,7 +4,7 @@ A synthetic corpus of ``--interviews`` interviews (default 1,000) is generated f
 the demo corpus: each new interview keeps one demo case's interviewer turns and
 takes each participant answer from a randomly chosen demo case (fixed seed), under
 a new case id. Each worker count runs the same corpus through
-:func:`transcode.distributed.prepare_and_embed_on_cluster` on a fresh LocalCluster
+:func:`transcode.pipeline.cluster.prepare_and_embed_on_cluster` on a fresh LocalCluster
 (processes, one thread each, cold embedding cache), after a warm-up that loads the
 models on every worker. With a CUDA GPU, the encoder's throughput on CUDA is
 measured for batch sizes 32..1024 against the CPU in the same run.
@@ -70,7 +70,7 @@ def _peak_rss_mib() -> float:
 def run_workers(transcripts, workers: int, cache_dir: Path) -> dict:
     from dask.distributed import Client, LocalCluster
 
-    from transcode.distributed import EncoderSpec, prepare_and_embed_on_cluster
+    from transcode.pipeline.cluster import EncoderSpec, prepare_and_embed_on_cluster
 
     os.environ["TRANSCODE_CACHE"] = str(cache_dir)  # inherited by the worker processes: a cold cache
     spec = EncoderSpec()
@@ -92,11 +92,11 @@ def run_workers(transcripts, workers: int, cache_dir: Path) -> dict:
 def gpu_throughput(texts: list[str]) -> list[dict]:
     import torch
 
-    from transcode.embed import Encoder
+    from transcode.embed import SentenceEncoder
 
     if not torch.cuda.is_available():
         return []
-    cpu = Encoder(use_cache=False, device="cpu")
+    cpu = SentenceEncoder(use_cache=False, device="cpu")
     sample = texts[:2000]
     cpu.encode_raw(sample[:64])
     start = time.perf_counter()
@@ -104,7 +104,7 @@ def gpu_throughput(texts: list[str]) -> list[dict]:
     cpu_rate = len(sample) / (time.perf_counter() - start)
     rows = []
     for batch in (32, 64, 128, 256, 512, 1024):
-        gpu = Encoder(use_cache=False, device="cuda", batch_size=batch)
+        gpu = SentenceEncoder(use_cache=False, device="cuda", batch_size=batch)
         gpu.encode_raw(sample[:batch])
         torch.cuda.synchronize()
         start = time.perf_counter()

@@ -108,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    from transcode.nlp import load_spacy
+    from transcode.verified import load_spacy
 
     nlp = load_spacy()
     report = {"demo": demo_report(nlp), "primock57_utterances": primock_report(nlp)}

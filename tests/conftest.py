@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"
-DEMO = REPO / "corpora" / "demo"
+from tests.support import DEMO
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
-def shared_path(*parts: str) -> Path:
-    """A path under ../shared, skipping the test when the shared folder is absent."""
-    path = SHARED.joinpath(*parts)
-    if not path.exists():
-        pytest.skip(f"needs {path} (../shared beside the checkout)")
-    return path
-
-
 @pytest.fixture(scope="session")
 def nlp():
-    from transcode.nlp import load_spacy
+    from transcode.verified import load_spacy
 
     return load_spacy()
 
 
 @pytest.fixture(scope="session")
 def encoder(tmp_path_factory):
-    from transcode.embed import Encoder
+    from transcode.embed import SentenceEncoder
 
-    return Encoder(cache_path=tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
+    return SentenceEncoder(cache_path=tmp_path_factory.mktemp("cache") / "embeddings.sqlite")
 
 
 @pytest.fixture(scope="session")
@@ -75,13 +64,24 @@ def _fresh_postgres_database():
     try:
         yield make_url(POSTGRES_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        drop_database(admin, name)
         admin.dispose()
 
 
-def demo_transcripts() -> list[Path]:
-    files = sorted(DEMO.glob("case_*.txt"))
-    if not files:
-        pytest.skip("demo corpus not built")
-    return files
+def drop_database(admin, name: str, tries: int = 10) -> None:
+    """DROP DATABASE ... WITH (FORCE), waiting out an autovacuum worker that happens to be in it
+    (a role without pg_signal_backend may not end that process, so the drop fails until it leaves)."""
+    import time
+
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    for attempt in range(tries):
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            return
+        except ProgrammingError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.support import DEMO
 from transcode.codebook import load_codebook, parse_codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 def test_demo_codebook_loads_with_questions_and_descriptions():

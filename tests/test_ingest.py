@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from docx import Document
 
+from tests.support.cli import run_transcode
+from transcode.errors import InputError
 from transcode.ingest import read_transcript, render_text, write_transcript
-from transcode.transcript import InputError
 
 TXT = """# case: 07
 # interviewer: R2
@@ -44,6 +42,19 @@ def test_case_id_defaults_to_file_name_and_bom_is_accepted(tmp_path):
     t = read_transcript(write(tmp_path, "case_12.txt", "\ufeffInterviewer: Hi.\nRespondent: Hello.\n"))
     assert t.case == "case_12"
     assert [x.speaker_role for x in t.turns] == ["interviewer", "participant"]
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0c", "\x1e"])
+def test_only_cr_and_lf_break_lines(tmp_path, separator):
+    """U+2028, NEL, form feeds... are text inside a turn, not line breaks (str.splitlines would split)."""
+    path = tmp_path / "t.txt"
+    path.write_bytes(f"I: Hello?\rP: One{separator}two.\r\nI: Bye.\n".encode())
+    transcript = read_transcript(path)
+    assert [(t.label, t.text, t.line) for t in transcript.turns] == [
+        ("I", "Hello?", 1),
+        ("P", f"One{separator}two.", 2),
+        ("I", "Bye.", 3),
+    ]
 
 
 def test_labels_are_case_insensitive_and_overridable(tmp_path):
@@ -154,22 +165,55 @@ def test_cli_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path):
     good = write(tmp_path, "good.txt", TXT)
     bad = write(tmp_path, "bad.txt", b"I: q\n\x00", "wb")
     out = tmp_path / "p.jsonl"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "transcode",
-            "precode",
-            str(good),
-            str(bad),
-            "--codebook",
-            str(tmp_path / "missing.yaml"),
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    result = run_transcode("precode", good, bad, "--codebook", tmp_path / "missing.yaml", "--out", out)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "missing.yaml" in result.stderr
     assert result.stdout == "" and not out.exists()
+
+
+def test_docx_reads_only_its_main_part_streamed_with_bounded_memory(tmp_path):
+    """An unreferenced 100 MB member is never unpacked; the text reads as python-docx reads it."""
+    import tracemalloc
+
+    from tests.support.hostile import unreferenced_bomb_docx
+
+    path = tmp_path / "case.docx"
+    path.write_bytes(unreferenced_bomb_docx(100))
+    tracemalloc.start()
+    transcript = read_transcript(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert [(t.label, t.text) for t in transcript.turns] == [("I", "Hello?"), ("P", "Fine.")]
+    assert peak < 20 * 2**20, peak
+
+
+def test_docx_entities_are_never_expanded(tmp_path):
+    """An external entity (XXE) is not fetched; nested entities (billion laughs) are refused."""
+    from tests.support.hostile import BUILDERS
+
+    xxe, laughs = tmp_path / "xxe.docx", tmp_path / "laughs.docx"
+    xxe.write_bytes(BUILDERS["xxe_docx"]()[1])
+    laughs.write_bytes(BUILDERS["laughs_docx"]()[1])
+    assert [(t.label, t.text) for t in read_transcript(xxe).turns] == [("P", "")]
+    try:  # libxml2 refuses the amplification outright; without that check, nothing is expanded
+        assert [(t.label, t.text) for t in read_transcript(laughs).turns] == [("P", "")]
+    except InputError as err:
+        assert "not a readable .docx file" in str(err) and "amplification" in str(err)
+
+
+def test_docx_paragraphs_match_python_docx(tmp_path):
+    from docx import Document
+
+    from transcode.ingest import docx_paragraphs
+
+    document = Document()
+    document.add_paragraph("# case: 07")
+    paragraph = document.add_paragraph("I: Hello ")
+    paragraph.add_run("there\tfriend").add_break()
+    paragraph.add_run("next")
+    document.add_table(rows=1, cols=1).cell(0, 0).text = "in a table: not a paragraph of the body"
+    document.add_paragraph("P: fine & <ok> ünïcode")
+    document.add_paragraph("")
+    path = tmp_path / "rich.docx"
+    document.save(str(path))
+    assert docx_paragraphs(path) == [p.text for p in Document(str(path)).paragraphs]

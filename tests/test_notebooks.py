@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+from tests.support import REPO
+
+NOTEBOOKS = REPO / "notebooks"
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.conftest import DEMO
+from tests.support import DEMO
 from transcode.transcript import Transcript, Turn
 from transcode.units import boundary_agreement, segment_turn, split_transcript
 

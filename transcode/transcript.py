@@ -12,22 +12,6 @@ from typing import Literal
 SpeakerRole = Literal["interviewer", "participant", "other"]
 
 
-class InputError(ValueError):
-    """Bad user input: reported as one line naming the file (and line), exit 2."""
-
-    def __init__(self, message: str, path: str | None = None, line: int | None = None):
-        self.message = message
-        self.path = path
-        self.line = line
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = ""
-        if self.path is not None:
-            where = f"{self.path}:{self.line}: " if self.line is not None else f"{self.path}: "
-        return f"{where}{self.message}"
-
-
 @dataclass(frozen=True)
 class Turn:
     """One speaker turn. ``line`` is the 1-based source line where it starts."""

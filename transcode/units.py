@@ -95,7 +95,7 @@ def split_transcripts(
 ) -> list[list[ThoughtUnit]]:
     """Batch version: one spaCy pass over all participant turns of all transcripts."""
     if nlp is None:
-        from transcode.nlp import load_spacy
+        from transcode.verified import load_spacy
 
         nlp = load_spacy()
     jobs = []  # (transcript index, turn number, turn text, question)
@@ -180,7 +180,8 @@ def _open_quote(fragment: str) -> bool:
 def _join_unfinished(text, spans, flags):
     """Rule 2: no unit ends at an ellipsis or a dash, nor where the parser cut an unfinished sentence."""
     cased = any(text[start].isupper() for start, _ in spans)  # lower-case transcripts: no case cue
-    out, out_flags = [], []
+    out: list[tuple[int, int]] = []
+    out_flags: list[bool] = []
     for span, flag in zip(spans, flags, strict=True):
         if out and (
             _UNFINISHED_END.search(text, out[-1][0], out[-1][1])
@@ -195,7 +196,8 @@ def _join_unfinished(text, spans, flags):
 
 
 def _join_quotes(text, spans, flags):
-    out, out_flags = [], []
+    out: list = []
+    out_flags: list = []
     for span, flag in zip(spans, flags, strict=True):
         if out:
             previous = text[out[-1][0] : out[-1][1]]

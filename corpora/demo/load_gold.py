@@ -3,9 +3,12 @@
 Loads, in order: the codebook; the twelve transcripts with the gold thought units
 (keys such as ``01-t18u1``, so core ideas can cite them), de-identified with the
 planted identifiers of ``gold/identifiers.jsonl`` through the same placeholder
-code ``transcode deid`` uses; case attributes from ``cases.csv``; the gold domain
-codes as consensus; the category scheme ``gold/categories.yaml``; and the
-consensus core ideas of ``gold/core_ideas.jsonl`` with their category coding.
+code ``transcode deid`` uses; case attributes from ``cases.csv``; the lead ``team``
+and, on request (``judged``), judges A and B with their independent codes from
+``judges.csv``; then every case moves to the consensus phase (the lead's override
+is in the trail: the demo's judges did not code every unit); the gold domain codes
+as consensus; the category scheme ``gold/categories.yaml``; and the consensus core
+ideas of ``gold/core_ideas.jsonl`` with their category coding.
 
 Run from the repository root::
 
@@ -58,8 +61,8 @@ def deidentified_case(case: str, units: list[dict], identifiers: list[str]):
     """The case's transcript and gold units with every planted identifier replaced by a placeholder."""
     from transcode.deid.placeholders import assign_placeholders
     from transcode.deid.spans import Detection, merge_overlapping
+    from transcode.errors import InputError
     from transcode.ingest import read_transcript
-    from transcode.transcript import InputError
 
     path = HERE / f"case_{case}.txt"
     transcript = read_transcript(path)
@@ -96,17 +99,24 @@ def deidentified_case(case: str, units: list[dict], identifiers: list[str]):
     return transcript.with_turns(turns), gold_units
 
 
-def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
-    """Build the demo store at ``db``; returns what was loaded."""
+def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False, judged: int | None = 0) -> dict:
+    """Build the demo store at ``db``; returns what was loaded.
+
+    ``judged``: how many (judge, unit) pairs of ``judges.csv`` to load as judges A and B's
+    independent codes, in file order (None: all of them; 0: none).
+    """
     from sqlalchemy import select
 
-    from transcode.cli.cmd_analysis import read_scheme
+    from transcode.analysis import categories as cats
+    from transcode.analysis import core_ideas as ideas
+    from transcode.analysis.schemes import read_scheme
     from transcode.cli.common import progress_bar
     from transcode.codebook import load_codebook
-    from transcode.store import analysis, open_store
-    from transcode.store.cases import read_cases_csv
+    from transcode.coding import people, phases
+    from transcode.cross.io import read_cases
+    from transcode.errors import InputError
+    from transcode.store import open_store
     from transcode.store.schema import ConsensusCode, CoreIdea, Judge, ThoughtUnitRow
-    from transcode.transcript import InputError
 
     units = [
         json.loads(line) for line in (demo / "gold" / "units.jsonl").read_text(encoding="utf-8").splitlines()
@@ -130,7 +140,13 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
                 transcript, gold_units = deidentified_case(case, case_units, list(identifiers[case].items()))
                 store.import_transcript(transcript, gold_units)
                 bar.advance()
-        store.set_case_attributes(read_cases_csv(demo / "cases.csv"))
+        store.set_case_attributes(read_cases(demo / "cases.csv"))
+        people.add_person(store, AUTHOR, "lead")
+        if judged != 0:
+            _load_judges(store, demo, judged)
+        phases.switch(
+            store, None, phases.CONSENSUS, AUTHOR, override=True, reason="demo: the gold consensus is loaded"
+        )
         recorder = store.judge(AUTHOR)
         with store.sessions.begin() as s:
             ids = dict(s.execute(select(ThoughtUnitRow.key, ThoughtUnitRow.id)).all())
@@ -140,13 +156,13 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
                 for u in units
                 for d in (u["domains"] or ["other"])
             )
-        categories = analysis.import_categories(store, read_scheme(demo / "gold" / "categories.yaml"), AUTHOR)
+        categories = cats.import_categories(store, read_scheme(demo / "gold" / "categories.yaml"), AUTHOR)
         records = [
             json.loads(line)
             for line in (demo / "gold" / "core_ideas.jsonl").read_text(encoding="utf-8").splitlines()
             if line.strip()
         ]
-        created = analysis.import_core_ideas(store, records, AUTHOR)
+        created = ideas.import_core_ideas(store, records, AUTHOR)
         with store.session() as s:
             judges = list(s.scalars(select(Judge.name).order_by(Judge.name)))
     finally:
@@ -158,6 +174,28 @@ def load_demo(db: str, demo: Path = HERE, *, quiet: bool = False) -> dict:
         "core_ideas": len(created),
         "judges": judges,
     }
+
+
+def _load_judges(store, demo: Path, judged: int | None) -> None:
+    """Judges A and B, assigned to every case, with their codes from ``judges.csv``."""
+    import csv
+
+    from transcode.coding import people
+    from transcode.coding.codes import Decision
+    from transcode.coding.independent import record_decisions
+
+    by_unit: dict[tuple[str, str], list[str]] = defaultdict(list)
+    with (demo / "judges.csv").open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            by_unit[(row["judge"], row["unit"])].append(row["code"])
+    judges = sorted({judge for judge, _ in by_unit})
+    for judge in judges:
+        people.add_person(store, judge, "judge")
+    people.assign(store, judges, None, AUTHOR)
+    for (judge, unit), codes in list(by_unit.items())[:judged]:
+        record_decisions(
+            store, judge, unit, [Decision(c, "added") for c in codes if c] or [Decision(None, "other")]
+        )
 
 
 def main(
@@ -180,7 +218,7 @@ def main(
 
 if __name__ == "__main__":
     sys.path.insert(0, str(HERE.parents[1]))
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
     try:
         typer.run(main)

@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Literal
+from typing import Any, Literal, TypeAlias, cast
 
 import krippendorff
 import numpy as np
@@ -38,7 +38,7 @@ from statsmodels.stats import inter_rater
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 LEVELS: tuple[str, ...] = ("nominal", "ordinal", "interval", "ratio")
-Matrix = pd.DataFrame | np.ndarray | Sequence[Sequence[Any]]
+Matrix: TypeAlias = pd.DataFrame | np.ndarray | Sequence[Sequence[Any]]
 Distance = Callable[[Any, Any], float]
 
 #: The percent agreement used throughout (Gwet 2014; irrCAC's ``pa``; Fleiss' P-bar
@@ -331,7 +331,7 @@ def krippendorff_alpha(matrix: Matrix, level: Level | str = "nominal") -> Estima
     if len(np.unique(values[pairable][~np.isnan(values[pairable])])) < 2:
         return Estimate.undefined("every pairable rating has the same value, so expected disagreement is 0")
     with np.errstate(divide="ignore", invalid="ignore"):
-        value = krippendorff.alpha(reliability_data=values.T, level_of_measurement=level)
+        value = krippendorff.alpha(reliability_data=values.T, level_of_measurement=cast(Level, level))
     return Estimate.of(value, "expected disagreement is 0")
 
 
@@ -398,7 +398,7 @@ def coincidences(
     matrix: Matrix,
     distance: Distance,
     cell: Callable[[Any], Hashable] = lambda v: v,
-    distance_matrix: Callable[[list[Hashable]], np.ndarray] | None = None,
+    distance_matrix: Callable[[Sequence[Any]], np.ndarray] | None = None,
 ) -> Coincidences:
     """Per-unit coincidence summaries; ``cell`` normalises a value (e.g. to a frozenset).
 
@@ -441,7 +441,7 @@ def krippendorff_alpha_distance(
     matrix: Matrix,
     distance: Distance,
     cell: Callable[[Any], Hashable] = lambda v: v,
-    distance_matrix: Callable[[list[Hashable]], np.ndarray] | None = None,
+    distance_matrix: Callable[[Sequence[Any]], np.ndarray] | None = None,
 ) -> Estimate:
     """Krippendorff's alpha with any distance function between two values.
 

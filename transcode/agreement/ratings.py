@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 RATINGS_COLUMNS = ("unit", "judge", "code")
 VALUES_COLUMNS = ("unit", "judge", "value")

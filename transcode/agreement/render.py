@@ -10,8 +10,6 @@ import base64
 import csv
 import html
 import io
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,9 @@ import numpy as np
 from matplotlib.figure import Figure
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from transcode.files import ensure_folder, spreadsheet_text, write_atomic
 
 COEFFICIENT_LABELS = {
     "percent_agreement": "% agreement",
@@ -70,7 +71,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         per_code.add_column(COEFFICIENT_LABELS[name], justify="right")
     for code, entry in report["per_code"].items():
         per_code.add_row(
-            code,
+            Text(str(code)),
             *[
                 _with_ci(entry.get(name), _ci(report, code, name))
                 if name != "prevalence"
@@ -84,7 +85,7 @@ def tables(report: dict[str, Any]) -> list[Table]:
         pairs.add_column(column, justify="left" if column == "judges" else "right")
     for pair in report["pairs"]:
         pairs.add_row(
-            " – ".join(pair["judges"]),
+            Text(" – ".join(pair["judges"])),
             str(pair.get("n_units", "")),
             fmt(pair["cohen_kappa"]),
             fmt(pair["percent_agreement"]),
@@ -98,17 +99,142 @@ def tables(report: dict[str, Any]) -> list[Table]:
             cases.add_column(column, justify="left" if column == "case" else "right")
         for case, entry in report["per_case"].items():
             cases.add_row(
-                case, str(entry["n_units"]), fmt(entry["percent_agreement"]), fmt(entry["krippendorff_alpha"])
+                Text(str(case)),
+                str(entry["n_units"]),
+                fmt(entry["percent_agreement"]),
+                fmt(entry["krippendorff_alpha"]),
             )
         shown.append(cases)
+    for title, header, rows in store_sections(report):
+        table = Table(title=title)
+        for i, column in enumerate(header):
+            table.add_column(
+                column, justify="left" if i == 0 or column in ("judges", "domain", "note") else "right"
+            )
+        for row in rows:
+            table.add_row(*row)
+        shown.append(table)
     return shown
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def store_sections(report: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The sections a report from the store adds, as (title, header, rows): each case's calibration,
+    the suggestions kept per judge, agreement with and without suggestions, the model as a coder."""
+    sections: list[tuple[str, list[str], list[list[str]]]] = []
+    calibration = report.get("calibration") or {}
+    if calibration:
+        rows = []
+        for case, entry in calibration.items():
+            if "reason" in entry:
+                rows.append(
+                    [case, ", ".join(entry["judges"]), str(entry["n_units"]), "—", "—", "—", entry["reason"]]
+                )
+                continue
+            weakest = min(
+                ((d, e["kappa"]) for d, e in entry["per_domain"].items() if e["kappa"] is not None),
+                key=lambda item: item[1],
+                default=None,
+            )
+            rows.append(
+                [
+                    case,
+                    ", ".join(entry["judges"]),
+                    str(entry["n_units"]),
+                    f"{fmt(entry['kappa'])} ({entry['kappa_kind']})",
+                    fmt(entry["alpha"]),
+                    fmt(entry["percent_agreement"]),
+                    "" if weakest is None else f"{weakest[0]} κ {weakest[1]:.2f}",
+                ]
+            )
+        sections.append(
+            (
+                "Calibration per case (the judges before consensus)",
+                ["case", "judges", "units", "κ", "α", "% agreement", "lowest domain"],
+                rows,
+            )
+        )
+        domain_rows = [
+            [case, domain, fmt(e["kappa"]), fmt(e["alpha"]), fmt(e["percent_agreement"])]
+            for case, entry in calibration.items()
+            for domain, e in entry.get("per_domain", {}).items()
+        ]
+        if domain_rows:
+            sections.append(
+                ("Calibration per case and domain", ["case", "domain", "κ", "α", "% agreement"], domain_rows)
+            )
+    suggestions = report.get("suggestions")
+    if suggestions:
+        rows = [
+            [
+                judge,
+                str(e["units"]),
+                str(e["kept"]),
+                _percent(e["kept_rate"]),
+                str(e["units_with_suggestions"]),
+                str(e["units_without_suggestions"]),
+                str(e["units_not_recorded"]),
+                "above 90% over the last 50 units" if e["note"] else "",
+            ]
+            for judge, e in suggestions["per_judge"].items()
+        ]
+        sections.append(
+            (
+                "Suggestions kept, per judge",
+                ["judge", "units", "kept", "kept %", "seen", "not seen", "not recorded", "note"],
+                rows,
+            )
+        )
+        rows = [
+            [
+                stratum,
+                str(e["n_units"]),
+                fmt(e.get("kappa")) + (f" ({e['kappa_kind']})" if e.get("kappa_kind") else ""),
+                fmt(e.get("alpha")),
+                fmt(e.get("percent_agreement")),
+            ]
+            for stratum, e in suggestions["agreement_by_visibility"].items()
+        ]
+        if rows:
+            sections.append(
+                (
+                    "Judge vs judge, by whether the suggestions were on the screen",
+                    ["units coded", "units", "κ", "α", "% agreement"],
+                    rows,
+                )
+            )
+        model = suggestions["model_vs_consensus"]
+        if model.get("n_units"):
+            rows = [
+                [
+                    "all domains",
+                    str(model["n_units"]),
+                    fmt(model["cohen_kappa"]),
+                    fmt(model["percent_agreement"]),
+                ]
+            ]
+            rows += [
+                [domain, str(model["n_units"]), fmt(e["cohen_kappa"]), fmt(e["percent_agreement"])]
+                for domain, e in model["per_domain"].items()
+            ]
+            sections.append(
+                (
+                    "The model as one more coder, against the consensus",
+                    ["domain", "units", "Cohen κ", "% agreement"],
+                    rows,
+                )
+            )
+    return sections
 
 
 def print_report(report: dict[str, Any], console: Console) -> None:
     for table in tables(report):
         console.print(table)
     for where, reason in report.get("undefined", {}).items():
-        console.print(f"[dim]{where} is undefined: {reason}[/dim]")
+        console.print(Text(f"{where} is undefined: {reason}", style="dim"))
 
 
 def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -144,28 +270,13 @@ def csv_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temporary file in the same folder, so a failure leaves nothing half-written."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def write_csv(report: dict[str, Any], path: Path) -> None:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in csv_rows(report):
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
-    _atomic_write(Path(path), buffer.getvalue().encode("utf-8"))
+        writer.writerow({key: "" if value is None else spreadsheet_text(value) for key, value in row.items()})
+    write_atomic(path, buffer.getvalue())
 
 
 def plot_code_alpha(report: dict[str, Any]) -> Figure:
@@ -308,6 +419,9 @@ def _markdown_tables(report: dict[str, Any]) -> str:
                 f"| {case} | {entry['n_units']} | {fmt(entry['percent_agreement'])} | "
                 f"{fmt(entry['krippendorff_alpha'])} |"
             )
+    for _title, header, rows in store_sections(report):
+        lines += ["", "| " + " | ".join(header) + " |", "|---|" + "---:|" * (len(header) - 1)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
@@ -324,6 +438,21 @@ def _notes(report: dict[str, Any]) -> list[str]:
             f"Intervals: {intervals['method']}, {intervals['resamples']} resamples, seed {intervals['seed']}."
         )
     notes += [f"{where} is undefined: {reason}." for where, reason in report.get("undefined", {}).items()]
+    if report.get("calibration"):
+        notes.append(
+            "Calibration: each case's judges before consensus (κ: Cohen for two judges, Fleiss for more; "
+            "α as overall)."
+        )
+    if report.get("suggestions"):
+        notes.append(
+            "Suggestions: a unit counts as seen when the model's suggestion was on the judge's screen at "
+            "any of their decisions on it, not seen when at none; 'not recorded' units were coded before "
+            "transcode recorded it. Judge-vs-judge agreement is shown apart for units every judge coded "
+            "with the suggestion seen, every judge without, and the rest (mixed). The model row compares "
+            "the model's current suggestions with the team's consensus."
+        )
+    if report.get("withheld_cases"):
+        notes.append(f"Left out: cases {', '.join(report['withheld_cases'])}, still in independent coding.")
     return notes
 
 
@@ -334,13 +463,13 @@ def write_document(report: dict[str, Any], path: Path) -> None:
     plots = _plots(report)
     if path.suffix.lower() == ".md":
         folder = path.parent / f"{path.stem}_plots"
-        folder.mkdir(exist_ok=True)
+        ensure_folder(folder)
         parts = [f"# {title}", "", _markdown_tables(report), ""]
         parts += [f"- {note}" for note in _notes(report)]
         for stem, caption, png in plots:
-            _atomic_write(folder / f"{stem}.png", png)
+            write_atomic(folder / f"{stem}.png", png)
             parts += ["", f"![{caption}]({folder.name}/{stem}.png)"]
-        _atomic_write(path, ("\n".join(parts) + "\n").encode("utf-8"))
+        write_atomic(path, "\n".join(parts) + "\n")
         return
     body = [f"<h1>{html.escape(title)}</h1>"]
     for table in _markdown_tables(report).split("\n\n"):
@@ -360,7 +489,7 @@ def write_document(report: dict[str, Any], path: Path) -> None:
         "td{text-align:right}td:first-child{text-align:left}img{max-width:100%}"
         "</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
-    _atomic_write(path, document.encode("utf-8"))
+    write_atomic(path, document)
 
 
 def _html_table(markdown: str) -> str:

@@ -1,4 +1,4 @@
-"""The agreement report (CONTRACT section 5) and its extensions, as plain dicts.
+"""The agreement report (docs/formats.md section 5) and its extensions, as plain dicts.
 
 Pure computation: no files, no terminal. Rendering lives in
 :mod:`transcode.agreement.render`.

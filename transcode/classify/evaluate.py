@@ -25,6 +25,7 @@ transcripts in a random order, each in transcript order (n = 0 is zero-shot).
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,7 @@ from transcode.classify.examples import LabelledUnit, label_matrix
 from transcode.classify.proposer import DomainProposer, reads_as_sequence, zero_shot
 from transcode.classify.trained import fit, in_case_order, training_set
 from transcode.codebook import Codebook
+from transcode.files import ensure_folder, write_atomic
 
 SEED = 13
 #: Contrastive pairs per training unit for SetFit (its default is 20; 5 keeps a CPU run to minutes)
@@ -359,7 +361,7 @@ def evaluate_corpus(
         pooled.put("tfidf_lr", test_idx, scores, suggested)
         if setfit_shots and setfit_note == "ok" and train_corpus is corpus:
             enc = tests[next(iter(tests))]
-            sample = few_shot_sample(y, train_idx, setfit_shots, rng)
+            sample = few_shot_sample(y, train_idx, setfit_shots or 0, rng)
             pooled.put(
                 "setfit_fewshot", test_idx, *_fit_setfit(corpus.units, y, sample, test_idx, enc.encoder)
             )
@@ -493,8 +495,9 @@ def plot_learning_curves(report: dict, path: str | Path) -> Path:
     axes[0].legend(fontsize=8, loc="lower right")
     fig.suptitle(f"{report['corpus']}: held-out cases ({report['folds']})")
     fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    picture = io.BytesIO()
+    fig.savefig(picture, format="png", dpi=110)
     plt.close(fig)
-    return path
+    path = Path(path)
+    ensure_folder(path.parent)
+    return write_atomic(path, picture.getvalue())

@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from transcode.codebook import Codebook, parse_codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
+from transcode.files import read_text
 
 
 @dataclass(frozen=True)
@@ -50,23 +51,27 @@ def load_gold_units(path: str | Path, transcripts_dir: str | Path | None = None)
     if not path.is_file():
         raise InputError("gold file not found", str(path))
     rows = []
-    with open(path, encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                rows.append(
-                    (
-                        str(row["case"]),
-                        str(row["unit"]),
-                        int(row["turn"]),
-                        str(row["text"]),
-                        frozenset(d for d in row.get("domains") or [] if d != "other"),
-                    )
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if not all(isinstance(row.get(k), str | int) for k in ("case", "unit", "turn", "text")):
+                raise TypeError("case, unit, turn and text must be strings or numbers")
+            domains = row.get("domains") or []
+            if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+                raise TypeError("domains must be a list of domain ids")
+            rows.append(
+                (
+                    str(row["case"]),
+                    str(row["unit"]),
+                    int(row["turn"]),
+                    str(row["text"]),
+                    frozenset(d for d in domains if d != "other"),
                 )
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as err:
-                raise InputError(f"not a gold unit line ({err})", str(path), number) from None
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as err:
+            raise InputError(f"not a gold unit line ({err})", str(path), number) from None
     folder = Path(transcripts_dir) if transcripts_dir else path.parent.parent
     cases = {r[0] for r in rows}
     questions: dict[str, dict[int, str | None]] = {}

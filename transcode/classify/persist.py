@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file
+from safetensors.numpy import save as save_tensors
 
 from transcode.classify.evidence import EvidenceSettings
 from transcode.classify.features import DENSE_BLOCKS, LexicalFeatures
@@ -25,7 +26,8 @@ from transcode.classify.proposer import Calibration, DomainProposer
 from transcode.classify.sequence import Transitions
 from transcode.classify.trained import LearnedWeights
 from transcode.codebook import Codebook, parse_codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
+from transcode.files import PRIVATE_FOLDER, check_output_folder, ensure_folder, write_atomic
 
 FORMAT = "transcode-domain-model"
 #: 2: one proposer (evidence settings, context block, sequence transitions, temperatures and
@@ -85,18 +87,40 @@ def encoder_spec(encoder) -> dict:
     }
 
 
+MODEL_FILES = ("model.json", "weights.safetensors", "MODEL_CARD.md")
+
+
+def check_model_folder(path: str | Path) -> Path:
+    """Refuse, before training, a ``--out`` that could not take a model: a file, an unwritable place,
+    or a folder holding anything but an earlier model (it is replaced whole, so it must be one)."""
+    path = Path(path)
+    check_output_folder(path)
+    if path.is_dir():
+        others = sorted(p.name for p in path.iterdir() if p.name not in MODEL_FILES)
+        if others:
+            raise InputError(
+                f"holds other files ({', '.join(others[:3])}); a model replaces its folder whole: "
+                "give a new folder",
+                str(path),
+            )
+    return path
+
+
 def save_model(model: DomainProposer, path: str | Path) -> Path:
-    """Write a trained proposer's folder atomically (a temporary folder renamed into place)."""
+    """Write a trained proposer's folder atomically (a private temporary folder renamed into place).
+
+    The folder is 0700 and its files 0600 (a stricter umask wins); an earlier model there is
+    replaced only once the new one is complete."""
     if model.learned is None:
         raise ValueError("only a trained proposer is saved (the zero-shot one is the codebook itself)")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_model_folder(path)
+    ensure_folder(path.parent)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
     learned = model.learned
     vocabulary_text, idf_text, vocabulary_question, idf_question = learned.lexical.state
     assert model.transitions is not None
     try:
-        save_file(
+        weights = save_tensors(
             {
                 "idf_text": idf_text,
                 "idf_question": idf_question,
@@ -108,9 +132,9 @@ def save_model(model: DomainProposer, path: str | Path) -> Path:
                 "thresholds_sequence": model.calibration["sequence"].thresholds.astype(np.float32),
                 "thresholds_plain": model.calibration["plain"].thresholds.astype(np.float32),
                 **{name: a.astype(np.float32) for name, a in model.transitions.arrays.items()},
-            },
-            str(staging / "weights.safetensors"),
+            }
         )
+        write_atomic(staging / "weights.safetensors", weights)
         meta = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -131,22 +155,35 @@ def save_model(model: DomainProposer, path: str | Path) -> Path:
             "vocabulary_text": vocabulary_text,
             "vocabulary_question": vocabulary_question,
         }
-        (staging / "model.json").write_text(
-            json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
-        )
-        (staging / "MODEL_CARD.md").write_text(
-            model_card(meta, _arrays(staging / "weights.safetensors")), encoding="utf-8"
-        )
-        staging.chmod(0o755)
-        for item in staging.iterdir():
-            item.chmod(0o644)
+        write_atomic(staging / "model.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
+        write_atomic(staging / "MODEL_CARD.md", model_card(meta, _arrays(staging / "weights.safetensors")))
+        staging.chmod(PRIVATE_FOLDER & ~_umask())
+        earlier = None
         if path.exists():
-            shutil.rmtree(path)
-        os.replace(staging, path)
+            earlier = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.old."))
+            os.replace(path, earlier / "model")
+        try:
+            os.replace(staging, path)
+        except BaseException:
+            if earlier is not None:
+                os.replace(earlier / "model", path)
+            raise
+        finally:
+            if earlier is not None:
+                shutil.rmtree(earlier, ignore_errors=True)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise InputError(f"cannot write the model: {err.strerror or err}", str(path)) from None
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def _umask() -> int:
+    current = os.umask(0o077)
+    os.umask(current)
+    return current
 
 
 def _arrays(weights: Path) -> dict[str, np.ndarray]:
@@ -263,14 +300,14 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
 
 
 def _encoder_from_spec(spec: dict, path: Path):
-    from transcode.embed import Encoder, StaticEncoder
+    from transcode.embed import SentenceEncoder, StaticEncoder
 
     if spec["default"]:
-        return StaticEncoder() if spec["kind"] == "static" else Encoder()
+        return StaticEncoder() if spec["kind"] == "static" else SentenceEncoder()
     folder = Path(spec["path"])
     if not folder.is_dir():
         raise InputError(f"the model's encoder folder {folder} is missing; pass --model-name", str(path))
-    return StaticEncoder(folder) if spec["kind"] == "static" else Encoder(folder)
+    return StaticEncoder(folder) if spec["kind"] == "static" else SentenceEncoder(folder)
 
 
 def model_card(meta: dict, arrays: dict[str, np.ndarray]) -> str:

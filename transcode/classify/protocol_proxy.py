@@ -25,7 +25,7 @@ import yaml
 
 from transcode.classify.examples import LabelledUnit
 from transcode.codebook import Codebook
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 
 @dataclass(frozen=True)

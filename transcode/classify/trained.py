@@ -161,7 +161,7 @@ def train(
 ) -> DomainProposer:
     """Fit a proposer on confirmed examples (their domains; empty means "other")."""
     if not examples:
-        from transcode.transcript import InputError
+        from transcode.errors import InputError
 
         raise InputError("no confirmed examples to train on")
     data = training_set(in_case_order(examples), codebook, encoder)

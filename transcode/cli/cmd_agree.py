@@ -1,4 +1,4 @@
-"""``transcode agree``: inter-judge agreement from RATINGS.csv or VALUES.csv (CONTRACT section 5)."""
+"""``transcode agree``: inter-judge agreement from RATINGS.csv or VALUES.csv (docs/formats.md section 5)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,23 @@ from typing import Annotated
 
 import typer
 
-from transcode.cli.common import DEFAULT_DB, DbOption, JsonOption, emit_json, err_console, out_console
-from transcode.transcript import InputError
+from transcode.cli.common import (
+    DEFAULT_DB,
+    ByOption,
+    DbOption,
+    JsonOption,
+    UnlockOption,
+    emit_json,
+    err_console,
+    out_console,
+    unlock_by,
+)
+from transcode.errors import InputError, PhaseError
+from transcode.files import check_output_file
 
 REPORT_SUFFIXES = (".html", ".htm", ".md")
+#: Past this the intervals no longer change in the third decimal; it bounds time and memory.
+MAX_RESAMPLES = 100_000
 
 
 def agree(
@@ -43,24 +56,49 @@ def agree(
         typer.Option("--report", help="Also write a report with plots (.html self-contained, or .md)."),
     ] = None,
     resamples: Annotated[
-        int, typer.Option("--resamples", min=0, help="Bootstrap resamples (0: no intervals).")
+        int,
+        typer.Option(
+            "--resamples",
+            min=0,
+            max=MAX_RESAMPLES,
+            help="Bootstrap resamples (0: no intervals; at most 100,000).",
+        ),
     ] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
     window: Annotated[
         int | None, typer.Option("--window", min=1, help="Units per rolling window in the over-time view.")
     ] = None,
     db: DbOption = DEFAULT_DB,
+    case: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--case", help="From the store: only this case (repeatable); it must be past independent."
+        ),
+    ] = None,
+    unlock: UnlockOption = False,
+    by: ByOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Agreement between judges: overall, per code, per judge pair, with bootstrap intervals."""
+    """Agreement between judges: overall, per code, per judge pair, with bootstrap intervals.
+
+    From the store (no file) it reads the cases past independent coding, with each case's
+    calibration and what the model's suggestions did (per judge; with and without them shown;
+    the model against the consensus).
+    """
     from transcode.agreement import coefficients
 
+    for target in (csv_out, report_out):
+        if target is not None:
+            check_output_file(target)
     if file is None:
         if coefficient is not None or level is not None:
             raise InputError("--coefficient and --level go with a VALUES.csv file")
         _check_report_suffix(report_out)
-        _ratings_report(_store_ratings(db), json_output, csv_out, report_out, resamples, seed, window)
+        ratings, extra = _store_ratings(db, case, unlock_by(unlock, by))
+        _ratings_report(ratings, json_output, csv_out, report_out, resamples, seed, window, extra)
         return
+    if case or unlock or by:
+        raise InputError("--case, --unlock and --by read the store: give no file", str(file))
     if coefficient is not None:
         if coefficient not in coefficients.COEFFICIENT_NAMES:
             raise InputError(
@@ -106,7 +144,7 @@ def _single_coefficient(file: Path, name: str, level: str, json_output: bool) ->
     shown = "undefined" if estimate.value is None else f"{estimate.value:.4f}"
     out_console.print(f"{name} ({level}) = {shown} over {values.n_units} units, {values.n_judges} judges")
     if estimate.reason:
-        err_console.print(f"undefined: {estimate.reason}")
+        err_console.print(f"undefined: {estimate.reason}", markup=False)
 
 
 def _check_report_suffix(report_out: Path | None) -> None:
@@ -114,22 +152,34 @@ def _check_report_suffix(report_out: Path | None) -> None:
         raise InputError("the report must end in .html or .md", str(report_out))
 
 
-def _store_ratings(db: str):
-    """The judges' current codes in the store, units in transcript order (cases read off unit ids)."""
+def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
+    """The judges' current codes in the cases the phase rules open, and the report's store sections."""
     from transcode.agreement.ratings import ratings_from_records
+    from transcode.coding import calibration, phases
+    from transcode.coding.consensus import ratings_records
     from transcode.store import open_store
-    from transcode.store.coding import ratings_records
 
-    store = open_store(db)
-    records = ratings_records(store)
-    if not records:
-        raise InputError(f"no judge has coded a unit yet in the store {db}")
-    return ratings_from_records(records, source=db)
-
-
-def _writable(path: Path) -> None:
-    if not path.parent.is_dir():
-        raise InputError("folder does not exist", str(path.parent))
+    with open_store(db) as store:
+        scope = phases.reading_scope(store, cases, unlock_by=lead, command="agree --db")
+        records = ratings_records(store, cases=scope.cases)
+        if not records:
+            if phases.blind_cases(store):
+                raise PhaseError(
+                    f"no case has reached consensus yet in {store.label}: judges' codes are reported "
+                    "once a lead opens consensus for a case (`transcode phase CASE consensus --by LEAD`)"
+                )
+            raise InputError(f"no judge has coded a unit yet in the store {store.label}")
+        ratings = ratings_from_records(records, source=store.label)
+        extra = {
+            "cases": list(scope.cases),
+            "withheld_cases": list(scope.withheld),
+            "unlocked_cases": list(scope.unlocked),
+            "calibration": calibration.calibration(store, scope.cases),
+            "suggestions": calibration.suggestion_report(store, scope.cases),
+        }
+    if scope.note():
+        err_console.print(scope.note(), highlight=False, markup=False)
+    return ratings, extra
 
 
 def _ratings_report(
@@ -140,17 +190,16 @@ def _ratings_report(
     resamples: int,
     seed: int,
     window: int | None,
+    extra: dict | None = None,
 ) -> None:
     from transcode.agreement import render
     from transcode.agreement.report import full_report
 
-    for target in (csv_out, report_out):
-        if target is not None:
-            _writable(target)
     with err_console.status(
         f"Computing agreement for {len(ratings.units)} units, {len(ratings.judges)} judges"
     ):
         report = full_report(ratings, resamples=resamples, seed=seed, window=window)
+    report.update(extra or {})
     try:
         if csv_out is not None:
             render.write_csv(report, csv_out)
@@ -164,7 +213,7 @@ def _ratings_report(
         render.print_report(report, out_console)
     for target in (csv_out, report_out):
         if target is not None:
-            err_console.print(f"wrote {target}")
+            err_console.print(f"wrote {target}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

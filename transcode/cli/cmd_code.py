@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import typer
 
-from transcode.cli.common import DEFAULT_DB, DbOption
-from transcode.transcript import InputError
+from transcode.cli.common import DEFAULT_DB, DbOption, opened_store
+from transcode.coding.codes import ORDERS, Order
+from transcode.errors import InputError
 
 
 def code(
@@ -41,38 +42,46 @@ def code(
     fast: Annotated[
         bool, typer.Option("--fast", help="Retrain with the static (model2vec) encoder.")
     ] = False,
+    unlock: Annotated[
+        bool,
+        typer.Option(
+            "--unlock",
+            help="With --consensus: a lead (--judge) also opens cases still in independent coding; logged.",
+        ),
+    ] = False,
 ) -> None:
-    """Code thought units with the keyboard; every decision is saved before the screen moves on."""
-    from transcode.store import open_store
-    from transcode.store.repo import StoreError
+    """Code thought units with the keyboard; every decision is saved before the screen moves on.
+
+    A judge codes the cases assigned to them while those are in independent coding, and sees
+    only their own codes; --consensus works on the cases a lead has opened for consensus, --audit
+    on the cases in audit. With --consensus --unlock, a lead (--judge) opens cases still in
+    independent coding too; the trail records it.
+    """
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:
         raise InputError("choose one of --consensus and --audit")
-    if order not in ("transcript", "uncertainty"):
+    if order not in ORDERS:
         raise InputError(f"--order must be transcript or uncertainty, not {order!r}")
     mode = "consensus" if consensus else "audit" if audit else "code"
-    store = open_store(db)
 
     def encoder():
         from transcode.embed import make_encoder
 
         return make_encoder(fast=fast)
 
-    try:
+    with opened_store(db) as store:  # an error about the store names it
         app = TranscodeApp(
             store,
             mode=mode,
             judge=judge,
-            order=order,
+            order=cast(Order, order),
             case=case,
             use_model=not no_model,
             encoder_factory=encoder,
+            unlock=unlock,
         )
-    except StoreError as err:
-        raise InputError(str(err)) from None
-    app.run()
-    store.close()
+        app.run()
 
 
 def register(app: typer.Typer) -> None:

@@ -1,12 +1,13 @@
-"""``transcode cross``: CQR frequencies, subgroup comparisons and the results table (CONTRACT section 6)."""
+"""``transcode cross``: CQR frequencies, subgroup comparisons and the results table.
+
+Formats: docs/formats.md section 6.
+"""
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, TextIO, cast
 
 import typer
 
@@ -21,7 +22,8 @@ from transcode.cross.io import (
     read_user_table,
 )
 from transcode.cross.labels import PROFILES, Profile, custom_profile, parse_fraction
-from transcode.transcript import InputError
+from transcode.errors import InputError
+from transcode.files import check_output_file, read_yaml, write_atomic
 
 FORMATS = ("table", "csv", "markdown", "docx")
 _SUFFIX_FORMATS = {".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".docx": "docx"}
@@ -88,18 +90,21 @@ def cross(
         raise InputError("--cases CASES.csv is required with a memberships file", str(memberships))
     options = _options(compare or [], meaningful, difference_rule, profile, bands, rare)
     fmt = _format(output_format, out, as_json)
+    for target in (out, chart):
+        if target is not None:
+            check_output_file(target)
+    if out is not None and chart is not None and out.resolve() == chart.resolve():
+        raise InputError("--out and --chart name the same file", str(out))
 
     if memberships is None:
-        rows, case_table, options = _from_store(db, cases, options)
-        source = str(cases) if cases is not None else db
+        result = _from_store(db, cases, options)
     else:
-        case_table = read_cases(cases)
+        case_table = read_cases(cast(Path, cases))  # required with a memberships file (checked above)
         rows = read_memberships(memberships, case_table)
-        source = str(cases)
-    try:
-        result = cross_analysis(rows, case_table, options)
-    except InputError as err:
-        raise InputError(err.message, err.path or source, err.line) from None
+        try:
+            result = cross_analysis(rows, case_table, options)
+        except InputError as err:
+            raise err.at(path=err.path or str(cases)) from None
 
     report = None
     if check is not None:
@@ -110,7 +115,7 @@ def cross(
     picture = render.render_chart(result) if chart is not None else None
     for path, content in ((out, rendered), (chart, picture)):
         if path is not None and content is not None:
-            _write_atomic(path, content)
+            write_atomic(path, content)
 
     for warning in result["warnings"]:
         err_console.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
@@ -133,32 +138,19 @@ def cross(
             raise SystemExit(1)
 
 
-def _from_store(db: str, cases: Path | None, options: CrossOptions):
+def _from_store(db: str, cases: Path | None, options: CrossOptions) -> dict:
     """Memberships from the store's consensus core ideas x categories; the sample is every case in
     the store (or CASES.csv when given); domains in codebook order; the store's Other categories."""
-    from dataclasses import replace
-
+    from transcode.cross.inputs import store_cross_analysis
     from transcode.store import open_store
-    from transcode.store.analysis import cross_inputs
 
-    store = open_store(db)
-    try:
-        inputs = cross_inputs(store)
-    finally:
-        store.close()
-    case_table = read_cases(cases) if cases is not None else inputs.cases
-    unknown = sorted({m.case for m in inputs.memberships} - set(case_table))
-    if unknown:
-        raise InputError(
-            f"the store has core ideas of case(s) not in the sample: {', '.join(unknown)}",
-            str(cases) if cases is not None else db,
-        )
-    options = replace(
-        options,
-        domain_order=inputs.domain_order,
-        other_names=options.other_names | inputs.other_names,
-    )
-    return inputs.memberships, case_table, options
+    case_table = read_cases(cases) if cases is not None else None
+    with open_store(db) as store:
+        source = str(cases) if cases is not None else store.label
+        try:
+            return store_cross_analysis(store, options, cases=case_table, cases_source=source)
+        except InputError as err:
+            raise err.at(path=err.path or source) from None
 
 
 def _options(
@@ -188,16 +180,13 @@ def _options(
 
 
 def _custom_profile(path: Path) -> Profile:
-    import yaml
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
-    except FileNotFoundError:
-        raise InputError("file not found", str(path)) from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(f"not YAML/JSON: {err}".splitlines()[0], str(path)) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping such as {general: '>= N-1', variant: '>= 2'}", str(path))
+    scalars = (str, int, float)
+    odd = next((k for k, v in data.items() if not isinstance(k, str) or not isinstance(v, scalars)), None)
+    if odd is not None:
+        raise InputError(f"band {str(odd)[:40]!r}: give a rule such as '>= N-1' as text", str(path))
     try:
         return custom_profile({str(k): str(v) for k, v in data.items()})
     except ValueError as err:
@@ -223,22 +212,6 @@ def _render(result: dict, fmt: str) -> str | bytes:
     if fmt == "docx":
         return render.render_docx(result)
     return render.render_text(result)
-
-
-def _write_atomic(path: Path, content: str | bytes) -> None:
-    """Write through a temporary file in the same folder, so a failure leaves nothing half-written."""
-    data = content.encode("utf-8") if isinstance(content, str) else content
-    target = path.resolve()
-    if not target.parent.is_dir():
-        raise InputError("folder does not exist", str(path.parent))
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _print_report(report: dict, stream: TextIO) -> None:

@@ -1,10 +1,12 @@
 """`transcode deid`: de-identify transcripts into a folder, with a report (CONTRACT section 4).
 
 Every file is read, checked and de-identified in memory before anything is
-written; the outputs are staged in a temporary folder beside ``--out`` and
-moved in at the end, so bad input leaves nothing behind. The report and the
-decisions file hold positions and placeholders only; original values are
-written only into the encrypted ``--key`` file.
+written, and ``--out`` and ``--key`` are checked before the work; the outputs are
+staged in a private temporary folder beside ``--out``, the key file is written in
+full, and only then are the outputs moved in, so bad input leaves nothing behind
+and outputs never appear without their key. The report and the decisions file
+hold positions and placeholders only; original values are written only into the
+encrypted ``--key`` file, read back with ``transcode deid key show FILE``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperCommand
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -30,11 +33,22 @@ from transcode.cli.common import (
     emit_json,
     err_console,
     ingest_options,
+    out_console,
     progress_bar,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
+from transcode.files import check_output_file, check_output_folder, ensure_folder, write_atomic
 
 REPORT_NAME = "deid-report.json"
+KeyPassphraseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--key-passphrase",
+        envvar="TRANSCODE_KEY_PASSPHRASE",
+        show_envvar=True,
+        help="Passphrase of the key file, at least 8 characters (else typed at the terminal).",
+    ),
+]
 DECISIONS_NAME = "deid-decisions.json"
 
 
@@ -60,15 +74,7 @@ def deid(
             "--key", help="Also write the placeholder -> original mapping, encrypted, to this file."
         ),
     ] = None,
-    key_passphrase: Annotated[
-        str | None,
-        typer.Option(
-            "--key-passphrase",
-            envvar="TRANSCODE_KEY_PASSPHRASE",
-            show_envvar=True,
-            help="Passphrase for --key (at least 8 characters).",
-        ),
-    ] = None,
+    key_passphrase: KeyPassphraseOption = None,
     strict_dates: Annotated[
         bool, typer.Option("--strict-dates", help="Also remove months named without a day or year.")
     ] = False,
@@ -85,20 +91,26 @@ def deid(
     db: DbOption = DEFAULT_DB,
     json_out: JsonOption = False,
 ) -> None:
-    """De-identify transcripts: same format and file name in --out, plus deid-report.json."""
+    """De-identify transcripts: same format and file name in --out, plus deid-report.json.
+
+    Read a key file back with `transcode deid key show FILE`.
+    """
     from transcode.deid import Deidentifier, apply_detections, load_known_names
-    from transcode.deid.keyfile import check_passphrase, key_entry, write_key_file
+    from transcode.deid.keyfile import ask_passphrase, check_passphrase, key_entry, write_key_file
     from transcode.deid.review import apply_decisions, decision_records, read_decisions, review_case, rich_ask
     from transcode.pipeline import read_all
 
     if out.exists() and not out.is_dir():
         raise InputError("--out must be a folder", str(out))
+    check_output_folder(out)
     if key is not None:
-        check_passphrase(key_passphrase)
-        if key.exists() and key.is_dir() or not key.parent.is_dir():
-            raise InputError("--key must be a file in an existing folder", str(key))
+        check_output_file(key)
         if out.resolve() == key.parent.resolve():
             raise InputError("keep the key file out of the de-identified output folder", str(key))
+        if key_passphrase is not None:
+            check_passphrase(key_passphrase)
+        else:
+            key_passphrase = ask_passphrase(confirm=True, source=str(key))
     known = load_known_names(names) if names else ()
     recorded = read_decisions(decisions) if decisions else {}
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
@@ -126,7 +138,7 @@ def deid(
             cases[index] = apply_decisions(cases[index], decided[name])
     results = [apply_detections(case) for case in cases]
 
-    out.parent.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out.parent)
     staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.staging-"))
     try:
         report_files = []
@@ -138,7 +150,7 @@ def deid(
             "offsets": "start/end: characters in the output file's text (a .docx: its paragraphs "
             "joined by newlines); turn_start/turn_end: in the turn's text or metadata value",
         }
-        (staging / REPORT_NAME).write_text(json.dumps(report, indent=2, ensure_ascii=False), encoding="utf-8")
+        write_atomic(staging / REPORT_NAME, json.dumps(report, indent=2, ensure_ascii=False))
         if review:
             records = {
                 name: decision_records(case, decided[name], result)
@@ -148,18 +160,19 @@ def deid(
                 "reviewed_at": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                 "files": records,
             }
-            (staging / DECISIONS_NAME).write_text(json.dumps(document, indent=2), encoding="utf-8")
-        out.mkdir(parents=True, exist_ok=True)
-        for path in staging.iterdir():
-            os.replace(path, out / path.name)
+            write_atomic(staging / DECISIONS_NAME, json.dumps(document, indent=2))
+        if key is not None:
+            # The key first: outputs never appear without it (a full disk here leaves nothing).
+            write_key_file(
+                key,
+                {name: key_entry(result) for name, result in zip(output_names, results, strict=True)},
+                key_passphrase or "",
+            )
+        _move_in(staging, out)
+    except OSError as err:
+        raise InputError(f"cannot write: {err.strerror or err}", err.filename or str(out)) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    if key is not None:
-        write_key_file(
-            key,
-            {name: key_entry(result) for name, result in zip(output_names, results, strict=True)},
-            key_passphrase or "",
-        )
 
     total = sum(len(r.replacements) for r in results)
     summary = {
@@ -181,7 +194,18 @@ def deid(
     if json_out:
         emit_json(summary)
     else:
-        err_console.print(f"de-identified {len(results)} file(s), {total} replacement(s) -> {out}")
+        err_console.print(
+            f"de-identified {len(results)} file(s), {total} replacement(s) -> {out}", markup=False
+        )
+
+
+def _move_in(staging: Path, out: Path) -> None:
+    """A new --out folder is the staging folder renamed (one step); an existing one gets its files."""
+    if not out.exists():
+        os.replace(staging, out)
+        return
+    for path in staging.iterdir():
+        os.replace(path, out / path.name)
 
 
 def _write_output(path: Path, name: str, source: str | None, result) -> dict[str, Any]:
@@ -223,9 +247,9 @@ def _write_output(path: Path, name: str, source: str | None, result) -> dict[str
 
 def _output_text(path: Path) -> str:
     if path.suffix.lower() == ".docx":
-        from docx import Document
+        from transcode.ingest import docx_paragraphs
 
-        return "\n".join(p.text for p in Document(str(path)).paragraphs)
+        return "\n".join(docx_paragraphs(path))
     return path.read_text(encoding="utf-8")
 
 
@@ -235,5 +259,51 @@ def _line_of(line_starts: list[int], offset: int) -> int:
     return bisect_right(line_starts, offset)
 
 
+key_app = typer.Typer(help="The encrypted re-identification key written by `transcode deid --key`.")
+
+
+@key_app.command("show")
+def key_show(
+    file: Annotated[Path, typer.Argument(help="A key file written by `transcode deid --key`.")],
+    key_passphrase: KeyPassphraseOption = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Decrypt a key file and show, per de-identified file, each placeholder and its original."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from transcode.deid.keyfile import ask_passphrase, read_key_file
+
+    passphrase = key_passphrase or ask_passphrase(confirm=False, source=str(file))
+    document = read_key_file(file, passphrase)
+    if json_out:
+        emit_json(document)
+        return
+    table = Table(title=Text(f"re-identification key {file}"))
+    for column in ("file", "case", "placeholder", "original"):
+        table.add_column(column)
+    for name, entry in document.get("files", {}).items():
+        for placeholder, original in (entry.get("placeholders") or {}).items():
+            table.add_row(*(Text(str(v)) for v in (name, entry.get("case", ""), placeholder, original)))
+    out_console.print(table)
+
+
+class _DeidCommand(TyperCommand):
+    """``transcode deid FILES...``, and ``transcode deid key show FILE`` for the key file.
+
+    A command cannot also be a group in click, so ``deid key ...`` is routed to the key commands
+    here (a transcript is never called ``key``: it needs a suffix)."""
+
+    def make_context(self, info_name, args, parent=None, **extra):
+        if args[:1] == ["key"]:
+            from typer._click import Context
+
+            keys = typer.main.get_group(key_app)
+            # The parent stands for "transcode deid" without its FILES, so usage lines read right.
+            deid_alone = Context(TyperCommand(info_name), parent=parent, info_name=info_name)
+            return keys.make_context("key", list(args[1:]), parent=deid_alone)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("deid")(deid)
+    app.command("deid", cls=_DeidCommand)(deid)

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from transcode.cli.common import JsonOption, emit_json, err_console, progress_bar
+from transcode.files import check_output_folder, ensure_folder, write_atomic
 
 #: Confirmed units at which the learning curves are drawn (the largest stands for "all").
 CURVE_SIZES = (25, 50, 100, 200, 400, 100000)
@@ -76,14 +77,15 @@ def evaluate(
     from transcode.classify.examples import load_annomi, load_gold_units, load_mts_dialog
     from transcode.codebook import load_codebook
     from transcode.embed import StaticEncoder, make_encoder
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
+    check_output_folder(out)
     book = load_codebook(codebook)
     units = load_gold_units(gold, transcripts)
     unknown = sorted({d for u in units for d in u.domains} - set(book.domain_ids))
     if unknown:
         raise InputError(f"gold domains not in the codebook: {unknown}", str(gold))
-    encoders = {"": make_encoder(model_name)}
+    encoders: dict[str, object] = {"": make_encoder(model_name)}
     if fast:
         encoders["_fast"] = StaticEncoder()
     name = gold.parent.parent.name if gold.parent.name == "gold" else gold.stem
@@ -117,19 +119,20 @@ def evaluate(
                 on_progress=bar.advance,
             )
         if curves:
+            ensure_folder(out)
             report["learning_curve_png"] = str(
                 plot_learning_curves(report, out / f"learning-curve-{corpus.name}.png")
             )
         reports.append(report)
-    out.mkdir(parents=True, exist_ok=True)
+    ensure_folder(out)
     document = {"reports": reports}
-    (out / "evaluation.json").write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    write_atomic(out / "evaluation.json", json.dumps(document, indent=2) + "\n")
     if json_out:
         emit_json(document)
     else:
         for report in reports:
             _print_report(report)
-        err_console.print(f"written: {out / 'evaluation.json'}")
+        err_console.print(f"written: {out / 'evaluation.json'}", markup=False)
 
 
 def _method_table(title: str, methods: dict) -> Table:
@@ -157,7 +160,7 @@ def _print_report(report: dict) -> None:
                 cells = {p["n"]: f"{p[measure]:.3f}" for p in points}
                 curve.add_row(method, *(cells.get(n, "") for n in report["learning_curves"]["sizes"]))
             err_console.print(curve)
-        err_console.print(f"plot: {report['learning_curve_png']}")
+        err_console.print(f"plot: {report['learning_curve_png']}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

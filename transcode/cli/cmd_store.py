@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cli.common import (
     DEFAULT_DB,
@@ -36,12 +37,16 @@ def init(
     from transcode.store import open_store
 
     book = load_codebook(codebook) if codebook else None
-    store = open_store(db, create=True, project=name)
-    version = store.save_codebook(book) if book else None
+    with open_store(db, create=True, project=name) as store:
+        version = store.save_codebook(book) if book else None
+        project = store.status().project
+        label = store.label
     if json_out:
-        emit_json({"db": db, "project": store.status().project, "codebook_version": version})
+        emit_json({"db": label, "project": project, "codebook_version": version})
     else:
-        err_console.print(f"[green]store ready[/] at {db}" + (f" (codebook v{version})" if version else ""))
+        err_console.print(
+            f"store ready at {label}" + (f" (codebook v{version})" if version else ""), markup=False
+        )
 
 
 def import_(
@@ -57,24 +62,22 @@ def import_(
     other_speakers: OtherSpeakersOption = "error",
     json_out: JsonOption = False,
 ) -> None:
-    """De-identify, split and load transcripts into the store (one transaction per transcript)."""
+    """De-identify, split and load transcripts into the store: one transaction, all of them or none."""
     from transcode.codebook import load_codebook
+    from transcode.cross.io import read_cases
     from transcode.pipeline import prepare, read_all
     from transcode.store import open_store
-    from transcode.store.cases import read_cases_csv
 
     book = load_codebook(codebook) if codebook else None
-    attributes = read_cases_csv(cases) if cases else None
+    attributes = read_cases(cases) if cases else None
     transcripts = read_all(files, ingest_options(interviewer, participant, other_speakers))
     known = read_known_names(names)
-    store = open_store(db)
-    with progress_bar("de-identify + split", len(transcripts)) as bar:
-        prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
-    if book:
-        store.save_codebook(book)
-    results = {c.transcript.case: store.import_transcript(c.transcript, c.units) for c in prepared}
-    if attributes:
-        store.set_case_attributes(attributes)
+    with open_store(db) as store:
+        with progress_bar("de-identify + split", len(transcripts)) as bar:
+            prepared = prepare(transcripts, known_names=known, on_progress=bar.advance)
+        results = store.import_cases(
+            [(c.transcript, c.units) for c in prepared], codebook=book, attributes=attributes
+        )
     summary = [
         {
             "case": c.transcript.case,
@@ -91,32 +94,46 @@ def import_(
     for column in ("case", "units", "replacements", "result"):
         table.add_column(column)
     for row in summary:
-        table.add_row(*(str(row[k]) for k in ("case", "units", "replacements", "result")))
+        table.add_row(*(Text(str(row[k])) for k in ("case", "units", "replacements", "result")))
     err_console.print(table)
 
 
 def status(db: DbOption = DEFAULT_DB, json_out: JsonOption = False) -> None:
-    """What is in the store: cases, units, coded, agreed."""
+    """What is in the store: cases and their phases, units, coded, agreed.
+
+    Units coded are counted only in cases past independent coding: while a case is coded blind,
+    nobody learns from here how far the other judges are (`transcode phase` shows who finished).
+    """
     from transcode.store import open_store
 
-    state = open_store(db).status()
+    with open_store(db) as store:
+        state = store.status()
+        label = store.label
     if json_out:
         emit_json(state.as_dict())
         return
-    table = Table(title=f"{state.project} ({db})")
+    table = Table(title=Text(f"{state.project} ({label})"))
     table.add_column("what")
     table.add_column("count", justify="right")
     for label, value in [
         ("cases", state.cases),
         ("transcripts", state.transcripts),
         ("thought units", state.units),
-        ("units coded by a judge", state.coded),
+        ("cases by phase", _by_phase(state.phases) or "-"),
+        ("units coded (cases past independent)", state.coded),
         ("units with consensus", state.agreed),
         ("codebook version", state.codebook_version or "-"),
         ("judges", ", ".join(state.judges) or "-"),
     ]:
-        table.add_row(label, str(value))
+        table.add_row(label, Text(str(value)))
     out_console.print(table)
+
+
+def _by_phase(phases: dict[str, str]) -> str:
+    from transcode.coding.phases import PHASES
+
+    counts = {phase: sum(p == phase for p in phases.values()) for phase in PHASES}
+    return ", ".join(f"{phase} {n}" for phase, n in counts.items() if n)
 
 
 def register(app: typer.Typer) -> None:

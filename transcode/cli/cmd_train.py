@@ -45,12 +45,13 @@ def train(
 ) -> None:
     """Train on consensus codes (--db, never one judge's codes) or on gold units (--gold)."""
     from transcode.classify.examples import consensus_examples, load_gold_units
-    from transcode.classify.persist import save_model
+    from transcode.classify.persist import check_model_folder, save_model
     from transcode.classify.trained import train as fit
     from transcode.codebook import load_codebook
     from transcode.embed import make_encoder
-    from transcode.transcript import InputError
+    from transcode.errors import InputError
 
+    check_model_folder(out)
     if gold is not None:
         if codebook is None:
             raise InputError("--gold needs --codebook")
@@ -60,19 +61,21 @@ def train(
     else:
         from transcode.store import open_store
 
-        store = open_store(db)
-        book = load_codebook(codebook) if codebook else store.codebook()
-        if book is None:
-            raise InputError("the store holds no codebook; pass --codebook")
-        examples = consensus_examples(store)
-        source = f"consensus codes in {db}"
-        if not examples:
-            raise InputError(f"no consensus codes in {db} yet: nothing to train on")
+        given = load_codebook(codebook) if codebook else None
+        with open_store(db) as store:
+            stored = given or store.codebook()
+            if stored is None:
+                raise InputError("the store holds no codebook; pass --codebook")
+            book = stored
+            examples = consensus_examples(store)
+            if not examples:
+                raise InputError(f"no consensus codes in {store.label} yet: nothing to train on")
+            source = f"consensus codes in {store.label}"
     unknown = sorted({d for e in examples for d in e.domains} - set(book.domain_ids))
     if unknown:
         raise InputError(f"confirmed codes use domains not in the codebook: {unknown}")
     encoder = make_encoder(model_name, fast=fast)
-    err_console.print(f"training on {len(examples)} units from {source}")
+    err_console.print(f"training on {len(examples)} units from {source}", markup=False, highlight=False)
     model = fit(examples, book, encoder, trained_on=source)
     if evaluate and len({e.case for e in examples}) >= 2:
         model.metrics = _cross_validated(examples, book, encoder)
@@ -89,9 +92,11 @@ def train(
     if json_out:
         emit_json(summary)
     else:
-        err_console.print(f"model {model.version} written to {path} (fit {model.fit_seconds:.2f} s)")
+        err_console.print(
+            f"model {model.version} written to {path} (fit {model.fit_seconds:.2f} s)", markup=False
+        )
         for name, value in model.metrics.items():
-            err_console.print(f"  {name}: {value}")
+            err_console.print(f"  {name}: {value}", markup=False)
 
 
 def _cross_validated(examples, book, encoder) -> dict:

@@ -1,4 +1,4 @@
-"""Cross-analysis frequencies: memberships and cases in, the CONTRACT section 6 result out.
+"""Cross-analysis frequencies: memberships and cases in, the result document (docs/formats.md section 6) out.
 
 Pure: the store and the CSV command both hand in plain data. Counting follows
 cqr/rules.md R2: a category's frequency is the number of distinct cases in it
@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from typing import Any
 
 from transcode.cross.labels import (
     DEFAULT_MEANINGFUL,
@@ -22,7 +23,7 @@ from transcode.cross.labels import (
     shown_label,
     two_categories_apart,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 DEFAULT_OTHER_NAMES = frozenset(
     {
@@ -103,12 +104,20 @@ def case_sets(memberships: Iterable[Membership]) -> dict[tuple[str, str, str, st
     return sets
 
 
+def attribute_value(attributes: Mapping[str, str], name: str) -> str:
+    """The value of the attribute ``name``: names match case-insensitively, as values do (a CASES.csv
+    column ``Anxiety`` is the attribute ``--compare anxiety`` names, whether read from the file or
+    from the store)."""
+    wanted = name.casefold()
+    return next((value or "" for key, value in attributes.items() if key.casefold() == wanted), "")
+
+
 def subgroups(cases: Mapping[str, Mapping[str, str]], comparison: Comparison) -> tuple[set[str], set[str]]:
     """Cases in each compared group; values match case-insensitively; others are left out."""
     wanted_a, wanted_b = comparison.group_a.casefold(), comparison.group_b.casefold()
     group_a, group_b = set(), set()
     for case, attributes in cases.items():
-        value = (attributes.get(comparison.attribute) or "").strip().casefold()
+        value = attribute_value(attributes, comparison.attribute).strip().casefold()
         if value == wanted_a:
             group_a.add(case)
         elif value == wanted_b:
@@ -126,12 +135,20 @@ def check_inputs(
     if unknown:
         raise InputError(f"membership names case(s) not in the sample: {', '.join(unknown)}")
     attributes = {name for attrs in cases.values() for name in attrs}
+    known = {name.casefold() for name in attributes}
     seen = set()
     for comparison in options.comparisons:
-        if comparison.attribute in seen:
+        wanted = comparison.attribute.casefold()
+        if wanted in seen:
             raise InputError(f"attribute {comparison.attribute!r} is compared twice; compare it once")
-        seen.add(comparison.attribute)
-        if comparison.attribute not in attributes:
+        seen.add(wanted)
+        for case, attrs in cases.items():
+            twice = sorted(name for name in attrs if name.casefold() == wanted)
+            if len(twice) > 1:
+                raise InputError(
+                    f"case {case!r} has attribute {comparison.attribute!r} twice ({', '.join(twice)})"
+                )
+        if wanted not in known:
             raise InputError(
                 f"no case attribute {comparison.attribute!r} to compare "
                 f"(attributes: {', '.join(sorted(attributes)) or 'none'})"
@@ -150,7 +167,7 @@ def cross_analysis(
     cases: Mapping[str, Mapping[str, str]],
     options: CrossOptions | None = None,
 ) -> dict:
-    """The CONTRACT section 6 document for these memberships over this sample of cases."""
+    """The docs/formats.md section 6 document for these memberships over this sample of cases."""
     options = options or CrossOptions()
     memberships = list(memberships)
     check_inputs(memberships, cases, options)
@@ -164,7 +181,7 @@ def cross_analysis(
         members = sets[key]
         is_other = _is_other(subcategory or category, options)
         label = "single" if is_other else options.profile.label(len(members), n_cases)
-        row = {
+        row: dict[str, Any] = {
             "domain": domain,
             "subdomain": subdomain,
             "category": category,
@@ -331,7 +348,8 @@ def stability_check(
     n_all, n_kept = len(cases), len(cases) - len(withheld)
     all_sets = case_sets(memberships)
     kept_sets = case_sets(m for m in memberships if m.case not in withheld)
-    new_categories, changes = [], []
+    new_categories: list[dict] = []
+    changes: list[dict[str, Any]] = []
     for key, members in all_sets.items():
         k_kept = len(kept_sets.get(key, ()))
         if k_kept == 0:

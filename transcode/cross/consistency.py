@@ -19,7 +19,7 @@ from transcode.cross.labels import (
     shown_label,
     two_categories_apart,
 )
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 _WORDS = {
     "g": "general",
@@ -222,7 +222,8 @@ def _resolve_columns(table: UserTable, result: dict) -> dict[str, tuple[str | No
         matches = [
             (a, g)
             for a, g in groups
-            if g.casefold() == column.group.casefold() and (column.attribute is None or column.attribute == a)
+            if g.casefold() == (column.group or "").casefold()
+            and (column.attribute is None or column.attribute == a)
         ]
         if len(matches) != 1:
             known = ", ".join(f"{a}={g}" for a, g in groups) or "none; add --compare ATTR"

@@ -1,4 +1,8 @@
-"""Read MEMBERSHIPS.csv, CASES.csv and a user's results table, with errors that name file and line."""
+"""Read MEMBERSHIPS.csv, CASES.csv, ``--compare`` specs and a user's results table.
+
+Errors name the file and line. CASES.csv is read here for every command that takes one
+(``cross``, ``import --cases``); the formats are in docs/formats.md.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,8 @@ from pathlib import Path
 
 from transcode.cross.analysis import Comparison, Membership
 from transcode.cross.consistency import STRUCTURE_COLUMNS, TableRow, UserTable, parse_cell, parse_column
-from transcode.transcript import InputError
+from transcode.errors import InputError
+from transcode.files import unquote_spreadsheet_text
 
 MEMBERSHIP_COLUMNS = ("case", "domain", "subdomain", "category")
 
@@ -48,7 +53,7 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
         if header is None:
             raise InputError("empty file: expected a header row", where)
         header_line = reader.line_num
-        header = [cell.strip() for cell in header]
+        header = [unquote_spreadsheet_text(cell.strip()) for cell in header]
         names = [cell.lower() for cell in header]
         missing = [name for name in required if name not in names]
         if missing:
@@ -66,7 +71,9 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
                 raise InputError(
                     f"{len(cells)} fields but the header has {len(names)}", where, reader.line_num
                 )
-            padded = [cell.strip() for cell in cells] + [""] * (len(names) - len(cells))
+            padded = [unquote_spreadsheet_text(cell.strip()) for cell in cells] + [""] * (
+                len(names) - len(cells)
+            )
             rows.append(CsvRow(reader.line_num, dict(zip(names, padded, strict=True))))
     except csv.Error as err:
         raise InputError(f"malformed CSV: {err}", where, reader.line_num) from None
@@ -74,8 +81,14 @@ def read_csv_rows(path: str | Path, required: tuple[str, ...]) -> CsvFile:
 
 
 def read_cases(path: str | Path) -> dict[str, dict[str, str]]:
-    """CASES.csv: ``case,ATTR...``, one row per case in the sample (N is the row count)."""
-    rows = read_csv_rows(path, ("case",)).rows
+    """CASES.csv: ``case,ATTR...``, one row per case in the sample (N is the row count).
+
+    Attribute names keep the header's spelling (they are stored and exported as written);
+    ``--compare`` matches them case-insensitively.
+    """
+    table = read_csv_rows(path, ("case",))
+    written = {name.lower(): name for name in table.header if name}
+    rows = table.rows
     if not rows:
         raise InputError("no cases: the sample needs at least one row", str(path))
     cases: dict[str, dict[str, str]] = {}
@@ -85,7 +98,7 @@ def read_cases(path: str | Path) -> dict[str, dict[str, str]]:
             raise InputError("empty case id", str(path), row.line)
         if case in cases:
             raise InputError(f"case {case!r} is listed twice", str(path), row.line)
-        cases[case] = {name: value for name, value in row.values.items() if name != "case" and name}
+        cases[case] = {written[name]: value for name, value in row.values.items() if name != "case" and name}
     return cases
 
 

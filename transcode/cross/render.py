@@ -13,8 +13,10 @@ from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from transcode.cross.labels import abbreviation
+from transcode.files import spreadsheet_text
 
 _INDENT = "    "
 
@@ -114,36 +116,38 @@ def render_rich(result: dict) -> Table:
     )
     table.add_column("Domain / category")
     for header in column_headers(result):
-        table.add_column(header, justify="center")
+        table.add_column(Text(header), justify="center")
     width = len(column_headers(result))
-    for row in display_rows(result):
+    for row in display_rows(result):  # Text, never markup: names are the team's own words
         if row.kind == "domain":
-            table.add_row(f"[bold]{row.text}[/bold]", *[""] * width)
+            table.add_row(Text(row.text, style="bold"), *[""] * width)
         elif row.kind == "subdomain":
-            table.add_row(f"[italic]{_INDENT[:2]}{row.text}[/italic]", *[""] * width)
+            table.add_row(Text(f"{_INDENT[:2]}{row.text}", style="italic"), *[""] * width)
         else:
-            table.add_row(_indent(row) + row.text, *row.cells)
+            table.add_row(Text(_indent(row) + row.text), *(Text(c) for c in row.cells))
     return table
 
 
 def render_text(result: dict, width: int = 120) -> str:
     """The terminal table as plain text, for pipes and files."""
-    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False)
     console.print(render_rich(result))
-    return console.file.getvalue()
+    return buffer.getvalue()
 
 
 def render_csv(result: dict) -> str:
     """One row per category: structure columns, then ``T (8)`` cells (the form --check reads back)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["domain", "subdomain", "category", "subcategory", *column_headers(result, "=")])
+    safe = spreadsheet_text
+    headers = ["domain", "subdomain", "category", "subcategory", *column_headers(result, "=")]
+    writer.writerow(map(safe, headers))
     for row in display_rows(result):
         if row.source is not None:
             source = row.source
-            writer.writerow(
-                [source["domain"], source["subdomain"], source["category"], source["subcategory"], *row.cells]
-            )
+            structure = [source["domain"], source["subdomain"], source["category"], source["subcategory"]]
+            writer.writerow([*map(safe, structure), *map(safe, row.cells)])
     return buffer.getvalue()
 
 

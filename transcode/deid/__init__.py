@@ -19,9 +19,10 @@ except through :mod:`~transcode.deid.keyfile`, encrypted.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from transcode.deid.names import (
@@ -78,7 +79,7 @@ class Replacement:
     source_start: int
     source_end: int
     layer: str
-    original: str = field(repr=False, compare=False)
+    original: str = dataclasses.field(repr=False, compare=False)
 
     def as_report(self) -> dict[str, Any]:
         """The JSON form for reports: no original value."""
@@ -177,7 +178,7 @@ class Deidentifier:
         from transcode.deid.ner import english_lexicon
 
         if use_ner and nlp is None:
-            from transcode.nlp import load_spacy
+            from transcode.verified import load_spacy
 
             nlp = load_spacy()
         self.nlp = nlp if use_ner else None

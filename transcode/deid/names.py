@@ -20,7 +20,7 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from transcode.deid.ner import NON_IDENTIFYING
 from transcode.deid.spans import Detection, word_set
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 #: (segment, start, word) -> is this occurrence used as a name?
 NameUse = Callable[[int, int, str], bool]
@@ -140,7 +140,8 @@ class NameMatcher:
 
 
 def _hyphen_parts(word: str) -> list[tuple[int, str]]:
-    parts, offset = [], 0
+    parts: list[tuple[int, str]] = []
+    offset = 0
     if "-" not in word:
         return parts
     for part in word.split("-"):

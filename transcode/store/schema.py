@@ -33,6 +33,11 @@ NAMING = {
 }
 
 
+#: A case's study phases, in order (the rules for moving between them: transcode.coding.phases).
+PHASES = ("independent", "consensus", "audit", "closed")
+INDEPENDENT = PHASES[0]
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -67,6 +72,8 @@ class Case(Base):
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(100))
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: independent | consensus | audit | closed (transcode.coding.phases); only a lead moves it.
+    phase: Mapped[str] = mapped_column(String(20), default=INDEPENDENT, server_default=INDEPENDENT)
     transcripts: Mapped[list[TranscriptRow]] = relationship(back_populates="case")
 
 
@@ -118,7 +125,52 @@ class Judge(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[str] = mapped_column(String(20), default="judge")  # judge | auditor
+    role: Mapped[str] = mapped_column(String(20), default="judge")  # judge | auditor | lead
+    #: The PostgreSQL role this person connects as (row-level security reads it); None on SQLite.
+    db_role: Mapped[str | None] = mapped_column(String(63), nullable=True)
+
+
+class Assignment(Base):
+    """A judge assigned to code a case; ``finished_at`` is set once they have coded all of it."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (UniqueConstraint("judge_id", "case_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    judge_id: Mapped[int] = mapped_column(ForeignKey("judge.id", ondelete="CASCADE"))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"), index=True)
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class StudySetting(Base):
+    """One study setting (``suggestions``: visible | after-first-choice | hidden); absent means default."""
+
+    __tablename__ = "study_setting"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(50))
+    value: Mapped[str] = mapped_column(String(200))
+
+
+class Event(Base):
+    """The audit trail: who did what, when, to which case, with the details as JSON. Append-only.
+
+    ``kind`` names the event (``phase``, ``unlock``, ``judge_added``, ``assigned``, ``setting``,
+    and whatever later workflows add); ``db_user`` is the database role that wrote it (PostgreSQL).
+    """
+
+    __tablename__ = "event"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("project.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id"), nullable=True)
+    db_user: Mapped[str | None] = mapped_column(String(63), nullable=True)
+    kind: Mapped[str] = mapped_column(String(50), index=True)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("case_.id", ondelete="CASCADE"), nullable=True, index=True
+    )
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
 class Proposal(Base):
@@ -148,6 +200,8 @@ class CodeDecision(Base):
     action: Mapped[str] = mapped_column(String(20))
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    #: Whether the model's suggestions were on the judge's screen when they decided (None: not recorded).
+    suggestions_shown: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -7,6 +7,7 @@ screens stay thin and the layout is checked in snapshots at 80x24.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,15 +15,9 @@ from textual.containers import Horizontal
 from textual.widgets import Label, ProgressBar, Static
 
 from transcode.codebook import Codebook
-from transcode.store.coding import (
-    MIN_SHARED_UNITS,
-    OTHER,
-    Acceptance,
-    Comment,
-    PairAgreement,
-    QueueItem,
-    UnitProposals,
-)
+from transcode.coding.audit import Comment
+from transcode.coding.codes import OTHER, Acceptance
+from transcode.coding.queue import QueueItem, UnitProposals
 
 #: Characters of the turn shown before and after the unit, dimmed.
 BEFORE_CHARS = 160
@@ -103,30 +98,68 @@ def domain_lines(
 
 
 def feedback_text(
-    agreement: PairAgreement | None,
-    acceptance: Acceptance | None,
-    model: str,
-    waiting: bool,
-    min_shared: int = MIN_SHARED_UNITS,
-    failed: bool = False,
+    acceptance: Acceptance | None, suggestions: str, model: str, *, flagged: bool = False
 ) -> Text:
-    """Agreement with the paired judge, how often the model's suggestion was kept, the model state."""
+    """The judge's own figures only: how often they kept the suggestion, what the suggestions show.
+
+    Never a statistic over another judge's codes: during independent coding that would tell a
+    judge how the others coded (a figure that moves only for their choice is an oracle).
+    """
     out = Text()
-    if waiting:
-        out.append("κ …", style="dim")
-    elif failed:
-        out.append("κ unavailable", style="dim")
-    elif agreement is None:
-        out.append(f"κ after {min_shared} shared units", style="dim")
+    if acceptance is None or acceptance.rate is None:
+        out.append("kept –")
     else:
-        kappa = "–" if agreement.cohen_kappa is None else f"{agreement.cohen_kappa:.2f}"
-        percent = "–" if agreement.percent_agreement is None else f"{agreement.percent_agreement:.0%}"
-        out.append(f"κ {shorten(agreement.other, 8)} {kappa} {percent} n={agreement.n_units}")
+        out.append(f"kept {acceptance.rate:.0%}")
+    if flagged:
+        out.append(" ⚑", style="bold yellow")
     out.append(" │ ", style="dim")
-    out.append("kept –" if acceptance is None or acceptance.rate is None else f"kept {acceptance.rate:.0%}")
+    out.append(suggestions, style="dim")
     out.append(" │ ", style="dim")
     out.append(model, style="dim")
     return out
+
+
+def calibration_text(summary: Mapping[str, Any] | None, *, title: bool = True) -> Text:
+    """A case's calibration (agreement before consensus) for the team to look at together."""
+    out = Text()
+    if summary is None:
+        return Text("calibration …", style="dim")
+    if title:
+        out.append(f"Calibration of case {summary['case']}: the judges before consensus\n\n", style="bold")
+    if "reason" in summary:
+        out.append(f"{summary['n_units']} units: {summary['reason']}", style="dim")
+        return out
+    out.append(
+        f"{', '.join(summary['judges'])} · {summary['n_units']} units\n"
+        f"{summary['kappa_kind']} κ {_figure(summary['kappa'])}   "
+        f"α ({summary['alpha_distance']}) {_figure(summary['alpha'])}   "
+        f"agreement {_percent(summary['percent_agreement'])}\n\n"
+    )
+    out.append(f"{'domain':<32} {'κ':>6} {'α':>6} {'agree':>6}\n", style="bold dim")
+    for domain, entry in summary["per_domain"].items():
+        out.append(
+            f"{shorten(domain, 32):<32} {_figure(entry['kappa']):>6} {_figure(entry['alpha']):>6} "
+            f"{_percent(entry['percent_agreement']):>6}\n"
+        )
+    out.rstrip()
+    return out
+
+
+def calibration_line(summary: Mapping[str, Any] | None) -> str:
+    """One line: the case's κ and α (the consensus screen's status line)."""
+    if summary is None:
+        return "calibration …"
+    if "reason" in summary:
+        return f"case {summary['case']}: no calibration"
+    return f"case {summary['case']} κ {_figure(summary['kappa'])} α {_figure(summary['alpha'])}"
+
+
+def _figure(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.0%}"
 
 
 def consensus_lines(
@@ -204,9 +237,9 @@ class Progress(Horizontal):
     def show(
         self, case_label: str, case: tuple[int, int], overall_label: str, overall: tuple[int, int]
     ) -> None:
-        self.query_one("#case-label", Label).update(f"{case_label} {case[0]}/{case[1]}")
+        self.query_one("#case-label", Label).update(Text(f"{case_label} {case[0]}/{case[1]}"))
         self.query_one("#case-bar", ProgressBar).update(total=max(case[1], 1), progress=case[0])
-        self.query_one("#all-label", Label).update(f" {overall_label} {overall[0]}/{overall[1]}")
+        self.query_one("#all-label", Label).update(Text(f" {overall_label} {overall[0]}/{overall[1]}"))
         self.query_one("#all-bar", ProgressBar).update(total=max(overall[1], 1), progress=overall[0])
 
 
