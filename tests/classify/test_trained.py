@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -115,6 +116,18 @@ def test_training_on_confirmed_codes_changes_proposals(model, demo_codebook, enc
     assert after.scores[0][0] == "supervision"
     assert "supervision" in after.suggested
     assert after.model_version == model.version
+
+
+def test_one_coded_case_already_teaches_how_participants_talk(examples, demo_codebook, encoder):
+    """Before a learner can be fitted (two cases), the confirmed units' centroids join the evidence."""
+    model = train([e for e in examples if e.case == "a"], demo_codebook, encoder)
+    assert not model.learned.learned.any()
+    without = dataclasses.replace(model, learned=dataclasses.replace(model.learned, exemplars=None))
+    question = "What was the therapy relationship like before this happened?"
+    fresh = one(["I put it in the red folder, as we always do with such sessions."], [question])
+    (after,) = model.propose(fresh)
+    (before,) = without.propose(fresh)
+    assert dict(after.scores)["supervision"] > 2 * dict(before.scores)["supervision"]
 
 
 def test_domains_without_enough_examples_fall_back_to_the_prior(model, demo_codebook):

@@ -128,6 +128,48 @@ class CodebookVectors:
         return 0.5 * described + 0.5 * asked
 
 
+#: Pseudo-count of the codebook in a domain's answer evidence next to the team's examples of it:
+#: with this many confirmed units, the examples' centroid weighs as much as the codebook's texts
+#: (chosen from 5 and 20 on the demo's learning curve at 100 units, leave-one-case-out).
+EXEMPLAR_STRENGTH = 5.0
+#: A domain's centroid is kept only from this many examples on: a model file never holds the
+#: vector of one unit.
+MIN_EXEMPLARS = 3
+
+
+@dataclass(frozen=True)
+class Exemplars:
+    """The team's confirmed units as answer evidence: each domain's centroid, weighed by its count.
+
+    The codebook describes a domain in the researchers' words; the confirmed units show
+    how participants talk about it. From the first coded transcript on, before a learner
+    has enough cases to be fitted, a unit's similarity to those centroids joins its
+    similarity to the codebook's texts.
+    """
+
+    centroids: np.ndarray  # (n_domains, d): unit length, zero where a domain has no example
+    counts: np.ndarray  # (n_domains,)
+
+    @classmethod
+    def of(cls, unit_vectors: np.ndarray, labels: np.ndarray) -> Exemplars:
+        counts = labels.sum(axis=0).astype(float)
+        counts[counts < MIN_EXEMPLARS] = 0.0
+        sums = (labels * (counts > 0)).T.astype(float) @ unit_vectors
+        norms = np.linalg.norm(sums, axis=1, keepdims=True)
+        centroids = np.divide(sums, norms, out=np.zeros_like(sums), where=norms > 0)
+        return cls(np.asarray(centroids, dtype=np.float32).astype(np.float64), counts)
+
+    @classmethod
+    def from_centroids(cls, centroids: np.ndarray, positives: np.ndarray) -> Exemplars:
+        """Rebuilt from a model file: a domain's count is its positives where it has a centroid."""
+        kept = np.linalg.norm(centroids, axis=1) > 0
+        return cls(np.asarray(centroids, dtype=np.float64), np.where(kept, positives, 0).astype(float))
+
+    def mix(self, unit_vectors: np.ndarray, similarity: np.ndarray) -> np.ndarray:
+        weight = self.counts / (self.counts + EXEMPLAR_STRENGTH)
+        return (1 - weight) * similarity + weight * (unit_vectors @ self.centroids.T)
+
+
 def turn_spans(turns: Sequence[Hashable]) -> list[tuple[int, int]]:
     """[start, end) index ranges of consecutive units that share a turn number."""
     spans, start = [], 0
@@ -209,18 +251,22 @@ def case_evidence(
     has_question: np.ndarray,
     turns: Sequence[int],
     settings: EvidenceSettings,
+    exemplars: Exemplars | None = None,
 ) -> Evidence:
     """Question and answer evidence of one case's units (in transcript order), combined into logits."""
-    answer = standardise(codebook_vectors.answer_similarity(unit_vectors), settings.standardise_strength)
+    similarity = codebook_vectors.answer_similarity(unit_vectors)
+    if exemplars is not None:
+        similarity = exemplars.mix(unit_vectors, similarity)
+    answer = standardise(similarity, settings.standardise_strength)
     own = settings.answer_own_share
     answer = own * answer + (1 - own) * turn_mean(answer, turns)
     logits = settings.answer_weight * answer
     if not codebook_vectors.has_protocol:
         zero = np.zeros(len(unit_vectors))
         return Evidence(logits, zero, zero)
-    similarity = codebook_vectors.question_similarity(question_vectors)
-    informative = informativeness(similarity, has_question, settings)
-    asked = (similarity - similarity.max(axis=1, keepdims=True)) / settings.question_temperature
+    asked_like = codebook_vectors.question_similarity(question_vectors)
+    informative = informativeness(asked_like, has_question, settings)
+    asked = (asked_like - asked_like.max(axis=1, keepdims=True)) / settings.question_temperature
     weight = informative * override_gate(logits, informative[:, None] * asked, settings)
     return Evidence(logits + weight[:, None] * asked, informative, weight)
 

@@ -20,7 +20,7 @@ import numpy as np
 from safetensors.numpy import load_file
 from safetensors.numpy import save as save_tensors
 
-from transcode.classify.evidence import EvidenceSettings
+from transcode.classify.evidence import EXEMPLAR_STRENGTH, MIN_EXEMPLARS, EvidenceSettings, Exemplars
 from transcode.classify.features import DENSE_BLOCKS, LexicalFeatures
 from transcode.classify.proposer import Calibration, DomainProposer
 from transcode.classify.sequence import Transitions
@@ -47,6 +47,7 @@ TENSORS = (
     "transitions_after_question",
     "transitions_after_probe",
     "transitions_initial",
+    "centroids",
 )
 FIELDS = {
     "format",
@@ -132,6 +133,7 @@ def save_model(model: DomainProposer, path: str | Path) -> Path:
                 "thresholds_sequence": model.calibration["sequence"].thresholds.astype(np.float32),
                 "thresholds_plain": model.calibration["plain"].thresholds.astype(np.float32),
                 **{name: a.astype(np.float32) for name, a in model.transitions.arrays.items()},
+                "centroids": _centroids(model).astype(np.float32),
             }
         )
         write_atomic(staging / "weights.safetensors", weights)
@@ -178,6 +180,18 @@ def save_model(model: DomainProposer, path: str | Path) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
+
+
+def _centroids(model: DomainProposer) -> np.ndarray:
+    """The learned part's exemplar centroids (zeros for a model fitted without them)."""
+    assert model.learned is not None
+    if model.learned.exemplars is not None:
+        return model.learned.exemplars.centroids
+    return np.zeros((len(model.domain_ids), int(model.encoder.dimension)))
+
+
+def _with_centroid(arrays: dict[str, np.ndarray]) -> int:
+    return int((np.linalg.norm(arrays["centroids"], axis=1) > 0).sum())
 
 
 def _umask() -> int:
@@ -259,6 +273,7 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
         "transitions_after_question": square,
         "transitions_after_probe": square,
         "transitions_initial": (n_states,),
+        "centroids": (n_domains, int(spec["dimension"])),
     }
     for name, shape in expected.items():
         if tuple(arrays[name].shape) != shape:
@@ -280,6 +295,7 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
             vocabulary_text, arrays["idf_text"], vocabulary_question, arrays["idf_question"]
         ),
         prior_strength=float(meta["prior_strength"]),
+        exemplars=Exemplars.from_centroids(arrays["centroids"], arrays["positives"][:n_domains]),
     )
     return DomainProposer(
         codebook=codebook or saved_book,
@@ -323,6 +339,8 @@ def model_card(meta: dict, arrays: dict[str, np.ndarray]) -> str:
         f"- Blend: zero-shot evidence weight k / (k + positives), k = {meta['prior_strength']}",
         f"- Features: sentence vectors of unit, question, turn mean and previous unit; TF-IDF of unit "
         f"and question ({len(meta['vocabulary_text'])} + {len(meta['vocabulary_question'])} terms)",
+        f"- Exemplars: each domain's centroid of its confirmed units ({_with_centroid(arrays)} domains with "
+        f"at least {MIN_EXEMPLARS}) joins its answer evidence with weight n / (n + {EXEMPLAR_STRENGTH:g})",
         f"- Sequence layer: transitions learned from consensus codes, emission power "
         f"{meta['emission_power']}; temperature {meta['temperature_sequence']:.3f} "
         f"(without it: {meta['temperature_plain']:.3f})",

@@ -120,7 +120,13 @@ class DomainProposer:
         """The codebook's evidence for a case's units (question, answer, and how far the question counts)."""
         unit_vectors, question_vectors, has_question = vectors or self._vectors(case)
         return case_evidence(
-            self.codebook_vectors, unit_vectors, question_vectors, has_question, case.turns, self.settings
+            self.codebook_vectors,
+            unit_vectors,
+            question_vectors,
+            has_question,
+            case.turns,
+            self.settings,
+            self.learned.exemplars if self.learned is not None else None,
         )
 
     def _vectors(self, case: CaseUnits):
@@ -190,6 +196,8 @@ def content_hash(proposer: DomainProposer) -> str:
         arrays += [np.array([proposer.calibration[path].temperature]), proposer.calibration[path].thresholds]
     if proposer.learned is not None:
         arrays += [proposer.learned.coef, proposer.learned.intercept, proposer.learned.platt]
+        if proposer.learned.exemplars is not None:
+            arrays.append(proposer.learned.exemplars.centroids)
     for array in arrays:
         digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
     digest.update(repr(sorted(proposer.settings.as_dict().items())).encode())

@@ -32,7 +32,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
 from transcode.classify.calibration import fit_temperature, one_key_thresholds, temper
-from transcode.classify.evidence import case_evidence, encode_units, turn_spans
+from transcode.classify.evidence import Exemplars, case_evidence, encode_units, turn_spans
 from transcode.classify.examples import LabelledUnit, label_matrix
 from transcode.classify.features import DENSE_BLOCKS, LexicalFeatures, features
 from transcode.classify.proposer import (
@@ -70,6 +70,8 @@ class LearnedWeights:
     learned: np.ndarray  # (n_states,) bool: enough examples to learn this state
     lexical: LexicalFeatures
     prior_strength: float = PRIOR_STRENGTH
+    #: The confirmed units' centroids, mixed into the zero-shot answer evidence.
+    exemplars: Exemplars | None = None
 
     def __post_init__(self) -> None:
         # Arrays are stored as float32: round them now, so a reloaded model scores exactly the same.
@@ -175,7 +177,9 @@ def train(
     )
 
 
-def case_emissions(base: DomainProposer, data: TrainingSet) -> tuple[np.ndarray, np.ndarray]:
+def case_emissions(
+    base: DomainProposer, data: TrainingSet, exemplars: Exemplars | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Zero-shot probabilities over the states and question informativeness of every unit, case by case."""
     probabilities = np.zeros((len(data), len(base.domain_ids) + 1))
     informativeness = np.zeros(len(data))
@@ -187,6 +191,7 @@ def case_emissions(base: DomainProposer, data: TrainingSet) -> tuple[np.ndarray,
             data.has_question[start:end],
             data.turns[start:end],
             base.settings,
+            exemplars,
         )
         probabilities[start:end] = zero_shot_states(evidence.logits, base.settings)
         informativeness[start:end] = evidence.informativeness
@@ -221,7 +226,8 @@ def fit(
         lexical.transform(data.texts, data.questions),
         data.cases,
     )
-    prior, informativeness = case_emissions(base, data)
+    folds = _folds(n, data.cases)
+    prior, informativeness = _exemplar_emissions(base, data, folds)
     positives = target.sum(axis=0).astype(np.int64)
     # A learner fitted inside one interview mistakes that interview for the study: wait for a second.
     several_cases = len(set(data.cases)) >= MIN_CASES_TO_LEARN
@@ -231,7 +237,6 @@ def fit(
     coef = np.zeros((n_states, x.shape[1]))
     intercept = np.zeros(n_states)
     platt = np.zeros((n_states, 2))
-    folds = _folds(n, data.cases)
     learned_oof = np.zeros((n, n_states))
     warm = None
     if previous is not None and previous.learned is not None:
@@ -248,9 +253,10 @@ def fit(
     # Out-of-fold choices need folds of whole cases: within one interview, neighbouring units
     # make any learner look better than it is on the next interview. Until then, defaults.
     by_cases = len(set(data.cases)) >= MIN_CASES_TO_CHOOSE
+    exemplars = Exemplars.of(data.unit_vectors, y)
     strengths = (prior_strength,) if prior_strength is not None else PRIOR_STRENGTHS
     candidates = [
-        LearnedWeights(coef, intercept, platt, positives, learned, lexical, k)
+        LearnedWeights(coef, intercept, platt, positives, learned, lexical, k, exemplars)
         for k in (strengths if by_cases else (prior_strength or PRIOR_STRENGTH,))
     ]
     weights = min(candidates, key=lambda w: _log_loss(w.blend(prior, learned_oof), target))
@@ -275,6 +281,20 @@ def fit(
         fit_seconds=time.perf_counter() - started,
         _codebook_vectors=base.codebook_vectors,
     )
+
+
+def _exemplar_emissions(base: DomainProposer, data: TrainingSet, folds) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold zero-shot emissions with exemplar evidence: each unit's centroids come from other folds.
+
+    Each case is still scored whole (its evidence is standardised over the case); only
+    the rows of the fold's held-out units are kept.
+    """
+    prior, informativeness = case_emissions(base, data)
+    for train_idx, test_idx in folds:
+        exemplars = Exemplars.of(data.unit_vectors[train_idx], data.labels[train_idx])
+        fold_prior, _ = case_emissions(base, data, exemplars)
+        prior[test_idx] = fold_prior[test_idx]
+    return prior, informativeness
 
 
 #: Emission powers tried on out-of-fold scores: below 1 neighbours count for more, above 1 for less.
