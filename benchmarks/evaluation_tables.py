@@ -41,6 +41,7 @@ def render(document: dict) -> str:
                 else ""
             ),
             "",
+            *([f"Measured with {report['measured_with']}.", ""] if "measured_with" in report else []),
             *method_table(report["methods"]),
             "",
         ]
