@@ -48,7 +48,7 @@ def _timed(fn):
 
 
 def run(repeat: int = 1) -> dict:
-    from transcode.classify.zeroshot import ZeroShotClassifier
+    from transcode.classify.proposer import zero_shot
     from transcode.codebook import load_codebook
     from transcode.embed import SentenceEncoder, StaticEncoder
     from transcode.pipeline import prepare, propose, read_all
@@ -68,18 +68,18 @@ def run(repeat: int = 1) -> dict:
         _, raw_s = _timed(lambda: encoder.encode_raw(texts))
         asked = list(dict.fromkeys(u.question for u in units if u.question))
         _, raw_all_s = _timed(lambda: encoder.encode_raw(texts + asked))
-        classifier = ZeroShotClassifier(book, encoder)
+        classifier = zero_shot(book, encoder)
         cold, cold_s = _timed(lambda: list(propose(prepared, classifier)))
         cached, cached_s = _timed(lambda: list(propose(prepared, classifier)))
         assert [p.scores for _, p in cached] == [p.scores for _, p in cold]
-        fast = ZeroShotClassifier(book, StaticEncoder())
+        fast = zero_shot(book, StaticEncoder())
         fast.encoder.encode_raw(["warm up"])
         _, fast_raw_s = _timed(lambda: fast.encoder.encode_raw(texts))
         _, fast_s = _timed(lambda: list(propose(prepared, fast)))
         # The heap is traced in a separate cold run: tracemalloc slows the code it watches.
         heap_encoder = SentenceEncoder(cache_path=Path(tmp) / "heap-embeddings.sqlite")
         tracemalloc.start()
-        list(propose(prepared, ZeroShotClassifier(book, heap_encoder)))
+        list(propose(prepared, zero_shot(book, heap_encoder)))
         _, heap_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         n = len(units)

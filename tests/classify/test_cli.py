@@ -142,7 +142,8 @@ def test_train_then_precode_with_the_model(runner, small_gold, tmp_path, cache_e
     summary = json.loads(result.stdout)
     assert summary["n_train"] > 50
     assert summary["metrics"]["evaluation"] == "leave-one-case-out"
-    assert 0 <= summary["metrics"]["micro_f1"] <= 1
+    assert 0 <= summary["metrics"]["trained_sequence_one_key_rate"] <= 1
+    assert 0 <= summary["metrics"]["trained_sequence_top1_accuracy"] <= 1
     assert (model_dir / "MODEL_CARD.md").is_file()
     source = tmp_path / "case_42.txt"
     source.write_text(TRANSCRIPT)
@@ -183,13 +184,24 @@ def test_evaluate_reports_methods_and_writes_curves(runner, small_gold, tmp_path
     assert result.exit_code == 0, result.output
     (report,) = json.loads(result.stdout)["reports"]
     assert report["folds"] == "leave-one-case-out" and report["n_cases"] == 3
-    assert set(report["methods"]) == {"zeroshot", "trained", "tfidf_lr"}
+    assert set(report["methods"]) == {
+        "zeroshot",
+        "zeroshot_sequence",
+        "trained",
+        "trained_sequence",
+        "question_matching",
+        "tfidf_lr",
+    }
     for m in report["methods"].values():
-        assert 0 <= m["micro_f1"] <= 1 and 0 <= m["top1_accuracy"] <= 1
+        for measure in ("top1_accuracy", "micro_f1", "macro_f1", "one_key_rate", "recall", "ece"):
+            assert 0 <= m[measure] <= 1
         assert set(m["per_domain"]) == set(report["domains"])
+    (untuned,) = report["subsets"]  # the cases other than 01, 05 and 06
+    assert untuned.startswith("2 cases not used for tuning")
     curves = report["learning_curves"]["curves"]
-    assert {"trained", "tfidf_lr", "trained_active"} <= set(curves)
-    assert (tmp_path / "learning-curve-gold.png").is_file() or list(tmp_path.glob("learning-curve-*.png"))
+    assert {"trained", "trained_sequence", "tfidf_lr"} == set(curves)
+    assert curves["trained_sequence"][0]["n"] == 0  # zero-shot starts the curve
+    assert list(tmp_path.glob("learning-curve-*.png"))
     assert (tmp_path / "evaluation.json").is_file()
 
 

@@ -1,7 +1,8 @@
-"""The learner: training on confirmed codes, thresholds, persistence round trip, incremental retraining."""
+"""The learner: training on confirmed codes, calibration, persistence round trip, incremental retraining."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
@@ -10,15 +11,11 @@ import pytest
 from safetensors.numpy import load_file, save_file
 
 from tests.support import DEMO
+from transcode.classify import CaseUnits, Proposer
 from transcode.classify.examples import LabelledUnit, load_gold_units
-from transcode.classify.trained import (
-    OnlineTrainer,
-    load_model,
-    save_model,
-    threshold_for_recall,
-    train,
-)
-from transcode.classify.zeroshot import ZeroShotClassifier
+from transcode.classify.persist import load_model, save_model
+from transcode.classify.proposer import zero_shot
+from transcode.classify.trained import OnlineTrainer, train
 from transcode.errors import InputError
 
 #: Two invented cases where "the red folder" marks supervision: the codebook cannot know that.
@@ -79,7 +76,9 @@ def _examples() -> list[LabelledUnit]:
     out = []
     for case in ("a", "b", "c"):
         for i, (text, question, domains) in enumerate(rows):
-            out.append(LabelledUnit(case, f"{case}-{i}", f"{text} ({case})", question, frozenset(domains)))
+            out.append(
+                LabelledUnit(case, f"{case}-{i}", f"{text} ({case})", question, frozenset(domains), 2 * i + 2)
+            )
         for i in range(6):
             out.append(
                 LabelledUnit(
@@ -88,9 +87,14 @@ def _examples() -> list[LabelledUnit]:
                     f"{RED_FOLDER} Number {i} in case {case}.",
                     "What was the therapy relationship like before this happened?",
                     frozenset({"supervision"}),
+                    40 + 2 * i,
                 )
             )
     return out
+
+
+def one(texts, questions):
+    return CaseUnits.unordered(texts, questions)
 
 
 @pytest.fixture(scope="module")
@@ -105,45 +109,64 @@ def model(examples, demo_codebook, encoder):
 
 def test_training_on_confirmed_codes_changes_proposals(model, demo_codebook, encoder):
     question = "What was the therapy relationship like before this happened?"
-    (before,) = ZeroShotClassifier(demo_codebook, encoder).propose([RED_FOLDER], [question])
-    (after,) = model.propose([RED_FOLDER], [question])
+    (before,) = zero_shot(demo_codebook, encoder).propose(one([RED_FOLDER], [question]))
+    (after,) = model.propose(one([RED_FOLDER], [question]))
+    assert isinstance(model, Proposer)
     assert before.scores[0][0] != "supervision"
     assert after.scores[0][0] == "supervision"
     assert "supervision" in after.suggested
     assert after.model_version == model.version
 
 
+def test_one_coded_case_already_teaches_how_participants_talk(examples, demo_codebook, encoder):
+    """Before a learner can be fitted (two cases), the confirmed units' centroids join the evidence."""
+    model = train([e for e in examples if e.case == "a"], demo_codebook, encoder)
+    assert not model.learned.learned.any()
+    without = dataclasses.replace(model, learned=dataclasses.replace(model.learned, exemplars=None))
+    question = "What was the therapy relationship like before this happened?"
+    fresh = one(["I put it in the red folder, as we always do with such sessions."], [question])
+    (after,) = model.propose(fresh)
+    (before,) = without.propose(fresh)
+    assert dict(after.scores)["supervision"] > 2 * dict(before.scores)["supervision"]
+
+
 def test_domains_without_enough_examples_fall_back_to_the_prior(model, demo_codebook):
-    learned = dict(zip(demo_codebook.domain_ids, model.learned, strict=True))
+    states = [*demo_codebook.domain_ids, "other"]
+    learned = dict(zip(states, model.learned.learned, strict=True))
     assert learned["supervision"] and learned["therapist_reactions"]
     assert not learned["consequences"]
-    weight = dict(zip(demo_codebook.domain_ids, model.prior_weight(), strict=True))
+    weight = dict(zip(states, model.learned.prior_weight(), strict=True))
     assert weight["consequences"] == 1.0
-    assert 0 < weight["supervision"] < weight["rupture_markers"] < 1
+    assert 0 < weight["supervision"] < weight["therapist_reactions"] < 1
 
 
 def test_every_domain_is_ranked_and_several_or_none_may_be_suggested(model, demo_codebook):
     proposals = model.propose(
-        ["I was terrified and then my supervisor helped me name it.", "Anyway, that's about it, I think."],
-        ["How did you feel?", "Anything else?"],
+        one(
+            [
+                "I was terrified and then my supervisor helped me name it.",
+                "Anyway, that's about it, I think.",
+            ],
+            ["How did you feel?", "Anything else?"],
+        )
     )
+    thresholds = model.thresholds(sequence=True)
     for p in proposals:
         assert sorted(d for d, _ in p.scores) == sorted(demo_codebook.domain_ids)
         assert [s for _, s in p.scores] == sorted((s for _, s in p.scores), reverse=True)
         assert all(
-            d in model.domain_ids and dict(p.scores)[d] >= model.thresholds[model.domain_ids.index(d)]
+            d in model.domain_ids and dict(p.scores)[d] >= thresholds[model.domain_ids.index(d)]
             for d in p.suggested
         )
-    assert {"therapist_reactions", "supervision"} <= set(proposals[0].suggested)
+    assert proposals[0].scores[0][0] in {"therapist_reactions", "supervision"}
 
 
-def test_threshold_reaches_the_target_recall():
-    scores = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2])
-    y = np.array([1, 0, 1, 1, 0, 1, 0, 1])
-    t = threshold_for_recall(scores, y, 0.6)
-    assert t == 0.6
-    assert ((scores >= t) & (y == 1)).sum() / y.sum() >= 0.6
-    assert threshold_for_recall(scores, y, 1.0) == 0.2
+def test_calibration_is_fitted_on_the_training_codes(model):
+    for path in ("sequence", "plain"):
+        calibration = model.calibration[path]
+        assert 0.05 <= calibration.temperature <= 20
+        assert ((calibration.thresholds > 0) & (calibration.thresholds < 1)).all()
+    assert model.transitions.within_turn.shape == (9, 9)  # eight domains and "other"
 
 
 def test_persistence_round_trip_gives_identical_scores(model, demo_codebook, encoder, tmp_path):
@@ -152,13 +175,26 @@ def test_persistence_round_trip_gives_identical_scores(model, demo_codebook, enc
     card = (path / "MODEL_CARD.md").read_text()
     assert demo_codebook.fingerprint() in card and "54 units" in card
     loaded = load_model(path, codebook=demo_codebook, encoder=encoder)
-    texts = [RED_FOLDER, "My supervisor said it happens to everyone.", "She never came back."]
-    questions = ["Tell me about the client.", None, "What happened afterwards with the client?"]
-    assert np.array_equal(model.predict_proba(texts, questions), loaded.predict_proba(texts, questions))
+    case = CaseUnits(
+        (RED_FOLDER, "My supervisor said it happens to everyone.", "She never came back."),
+        ("Tell me about the client.", None, "What happened afterwards with the client?"),
+        (2, 2, 4),
+    )
+    for sequence in (True, False):
+        assert np.array_equal(model.score(case, sequence=sequence), loaded.score(case, sequence=sequence))
+        assert [p.suggested for p in loaded.propose(case, sequence=sequence)] == [
+            p.suggested for p in model.propose(case, sequence=sequence)
+        ]
     assert loaded.version == model.version
-    assert [p.suggested for p in loaded.propose(texts, questions)] == [
-        p.suggested for p in model.propose(texts, questions)
-    ]
+
+
+def test_a_model_of_the_old_format_is_refused_with_a_hint(model, encoder, tmp_path):
+    path = save_model(model, tmp_path / "m")
+    meta = json.loads((path / "model.json").read_text())
+    meta["format_version"] = 1
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="retrain"):
+        load_model(path, encoder=encoder)
 
 
 def test_loading_refuses_unknown_content(model, demo_codebook, encoder, tmp_path):
@@ -201,9 +237,9 @@ def test_online_trainer_learns_a_new_decision_in_seconds(examples, demo_codebook
     second = trainer.retrain()
     assert len(trainer.examples) == len(examples)
     assert second.version != first.version
-    assert second.positives[demo_codebook.domain_ids.index("client_context")] == len(relabelled) + 9
+    assert second.learned.positives[demo_codebook.domain_ids.index("client_context")] == len(relabelled) + 9
     assert second.fit_seconds < 10
-    (proposal,) = second.propose([RED_FOLDER], ["Tell me about the client."])
+    (proposal,) = second.propose(one([RED_FOLDER], ["Tell me about the client."]))
     assert proposal.scores[0][0] == "client_context"
 
 
@@ -215,7 +251,7 @@ def test_static_fast_tier_is_hash_checked_and_trains(examples, demo_codebook):
     assert vectors.shape == (2, 256)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
     model = train(examples, demo_codebook, fast)
-    (proposal,) = model.propose([RED_FOLDER], ["Tell me about the client."])
+    (proposal,) = model.propose(one([RED_FOLDER], ["Tell me about the client."]))
     assert proposal.scores[0][0] == "supervision"
 
 
@@ -258,8 +294,8 @@ def test_only_consensus_codes_become_training_examples(db_url):
     record_decisions(store, "A", "07-0002", [Decision("consequences", "added")])
     store.set_consensus("07-0001", ["therapist_reactions"], recorded_by="A")
     examples = consensus_examples(store)
-    assert [(e.unit, e.case, e.question, set(e.domains)) for e in examples] == [
-        ("07-0001", "07", "How did you feel?", {"therapist_reactions"})
+    assert [(e.unit, e.case, e.question, set(e.domains), e.turn) for e in examples] == [
+        ("07-0001", "07", "How did you feel?", {"therapist_reactions"}, 2)
     ]
     store.set_consensus("07-0002", [])
     assert {e.unit: e.domains for e in consensus_examples(store)}["07-0002"] == frozenset()
@@ -279,7 +315,7 @@ def test_a_word_only_one_case_uses_never_enters_the_saved_vocabulary(
         ),
     ]
     model = train(named, demo_codebook, encoder)
-    vocabulary = model.lexical.state[0]
+    vocabulary = model.learned.lexical.state[0]
     assert "supervisor" in vocabulary
     assert not any("thandiwe" in term or "mokoena" in term for term in vocabulary)
     saved = (save_model(model, tmp_path / "m") / "model.json").read_text().lower()

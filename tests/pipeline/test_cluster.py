@@ -8,7 +8,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from tests.support import DEMO, demo_transcripts
+from tests.support import DEMO, REPO, demo_transcripts
 from tests.support.cli import run_transcode
 
 
@@ -41,6 +41,21 @@ def test_local_cluster_output_is_byte_identical_to_one_process(app, tmp_path, mo
     assert [c["case"] for c in summary["cases"]] == ["01", "02", "03"]
     # The driver wrote the workers' new vectors into its cache once the run was over.
     assert (tmp_path / "cache2" / "embeddings.sqlite").stat().st_size > 0
+
+
+def test_proposals_of_a_case_do_not_depend_on_the_other_cases(app, tmp_path, monkeypatch):
+    """Case-local: a case precoded alone gets the bytes it gets among others (trained, with sequence)."""
+    files = demo_transcripts()[:3]
+    model = ["--model", str(REPO / "models" / "demo-minilm")]
+    cache = tmp_path / "cache"
+    together = precode(app, files, tmp_path / "together.jsonl", cache, monkeypatch, *model)
+    assert together.exit_code == 0, together.output
+    alone = precode(app, files[1:2], tmp_path / "alone.jsonl", cache, monkeypatch, *model)
+    assert alone.exit_code == 0, alone.output
+    lines = (tmp_path / "together.jsonl").read_text(encoding="utf-8").splitlines()
+    second = [line for line in lines if json.loads(line)["case"] == "02"]
+    assert len(second) > 50
+    assert (tmp_path / "alone.jsonl").read_text(encoding="utf-8").splitlines() == second
 
 
 @pytest.mark.parametrize(

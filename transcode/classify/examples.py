@@ -4,13 +4,15 @@
   which supply each unit's question (the interviewer turn before its turn);
 * the project store's consensus codes (never one judge's codes: see
   :func:`consensus_examples`);
-* AnnoMI (real counselling dialogues), read as two label sets.
+* AnnoMI (real counselling dialogues), read as two label sets;
+* MTS-Dialog (doctor-patient dialogue snippets), labelled with their clinical note section.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -23,13 +25,14 @@ from transcode.files import read_text
 
 @dataclass(frozen=True)
 class LabelledUnit:
-    """A unit with its confirmed domains (empty: "other")."""
+    """A unit with its confirmed domains (empty: "other") and its turn number in the transcript."""
 
     case: str
     unit: str
     text: str
     question: str | None
     domains: frozenset[str]
+    turn: int = 0
 
 
 def load_gold_units(path: str | Path, transcripts_dir: str | Path | None = None) -> list[LabelledUnit]:
@@ -78,7 +81,7 @@ def load_gold_units(path: str | Path, transcripts_dir: str | Path | None = None)
             questions[transcript.case] = _questions_by_turn(transcript)
     return _deidentified(
         [
-            LabelledUnit(case, unit, text, questions.get(case, {}).get(turn), domains)
+            LabelledUnit(case, unit, text, questions.get(case, {}).get(turn), domains, turn)
             for case, unit, turn, text, domains in rows
         ]
     )
@@ -127,7 +130,9 @@ def consensus_examples(store) -> list[LabelledUnit]:
         if codes is None:
             continue
         case = row.key.rsplit("-", 1)[0]
-        out.append(LabelledUnit(case, row.key, row.text, row.question, frozenset(codes - {"other"})))
+        out.append(
+            LabelledUnit(case, row.key, row.text, row.question, frozenset(codes - {"other"}), row.turn_number)
+        )
     return out
 
 
@@ -222,11 +227,62 @@ def load_annomi(folder: str | Path) -> dict[str, tuple[Codebook, list[LabelledUn
                 for d, column in _THERAPIST_FLAGS.items()
                 if sum(r[column] == "True" for r in rows) * 2 > len(rows)
             )
-            therapist.append(LabelledUnit(case, unit, text, question, codes))
+            therapist.append(LabelledUnit(case, unit, text, question, codes, utterance))
         else:
             talk = Counter(r["client_talk_type"] for r in rows).most_common(1)[0][0]
-            client.append(LabelledUnit(case, unit, text, question, frozenset({talk})))
+            client.append(LabelledUnit(case, unit, text, question, frozenset({talk}), utterance))
     return {"therapist": (ANNOMI_THERAPIST, therapist), "client": (ANNOMI_CLIENT, client)}
+
+
+MTS_FILES = ("validation_full.csv", "train_stratified_10_per_label.csv")
+
+
+def load_mts_dialog(folder: str | Path) -> tuple[Codebook, list[LabelledUnit]]:
+    """MTS-Dialog snippets as units labelled with their note section (one of 20), one case each.
+
+    The codebook is the 20 section headers with their long names as descriptions
+    (``labels.json``); a unit is a whole snippet (doctor and patient lines), with no
+    question: the snippet is the answer to a section of the consultation.
+    """
+    folder = Path(folder)
+    labels_path = folder / "labels.json"
+    if not labels_path.is_file():
+        raise InputError("labels.json not found", str(labels_path))
+    names = json.loads(labels_path.read_text(encoding="utf-8"))["labels"]
+    ids = {header: _domain_id(header) for header in names}
+    codebook = parse_codebook(
+        {
+            "name": "MTS-Dialog note sections",
+            "version": "mts-1",
+            "domains": [
+                {
+                    "id": ids[h],
+                    "name": long.capitalize(),
+                    "description": f"The {long} part of the consultation.",
+                }
+                for h, long in names.items()
+            ],
+        },
+        str(labels_path),
+    )
+    units = []
+    for name in MTS_FILES:
+        path = folder / name
+        if not path.is_file():
+            raise InputError(f"{name} not found", str(path))
+        with open(path, encoding="utf-8", newline="") as fh:
+            for row in csv.DictReader(fh):
+                text = "\n".join(line.strip() for line in row["dialogue"].splitlines() if line.strip())
+                case = f"{Path(name).stem.split('_')[0]}-{row['ID']}"
+                domain = ids.get(row["section_header"].strip().upper())
+                if domain is None:
+                    raise InputError(f"unknown section header {row['section_header']!r}", str(path))
+                units.append(LabelledUnit(case, f"mts-{case}", text, None, frozenset({domain}), 1))
+    return codebook, units
+
+
+def _domain_id(header: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", header.lower()).strip("_")
 
 
 def label_matrix(units: Sequence[LabelledUnit], domain_ids: Sequence[str]):

@@ -20,21 +20,34 @@ import numpy as np
 from safetensors.numpy import load_file
 from safetensors.numpy import save as save_tensors
 
+from transcode.classify.evidence import EXEMPLAR_STRENGTH, MIN_EXEMPLARS, EvidenceSettings, Exemplars
+from transcode.classify.features import DENSE_BLOCKS, LexicalFeatures
+from transcode.classify.proposer import Calibration, DomainProposer
+from transcode.classify.sequence import Transitions
+from transcode.classify.trained import LearnedWeights
 from transcode.codebook import Codebook, parse_codebook
 from transcode.errors import InputError
 from transcode.files import PRIVATE_FOLDER, check_output_folder, ensure_folder, write_atomic
 
 FORMAT = "transcode-domain-model"
-FORMAT_VERSION = 1
+#: 2: one proposer (evidence settings, context block, sequence transitions, temperatures and
+#: one-key thresholds per path); 1 (the blended recall-0.7 model) is refused with a hint to retrain.
+FORMAT_VERSION = 2
 TENSORS = (
     "coef",
     "intercept",
-    "calibration",
-    "thresholds",
+    "platt",
     "positives",
     "learned",
     "idf_text",
     "idf_question",
+    "thresholds_sequence",
+    "thresholds_plain",
+    "transitions_within_turn",
+    "transitions_after_question",
+    "transitions_after_probe",
+    "transitions_initial",
+    "centroids",
 )
 FIELDS = {
     "format",
@@ -45,8 +58,10 @@ FIELDS = {
     "encoder",
     "n_train",
     "prior_strength",
-    "target_recall",
-    "regularisation_c",
+    "evidence_settings",
+    "emission_power",
+    "temperature_sequence",
+    "temperature_plain",
     "trained_on",
     "metrics",
     "fit_seconds",
@@ -92,26 +107,33 @@ def check_model_folder(path: str | Path) -> Path:
     return path
 
 
-def save_model(model, path: str | Path) -> Path:
-    """Write the model folder atomically (a private temporary folder renamed into place).
+def save_model(model: DomainProposer, path: str | Path) -> Path:
+    """Write a trained proposer's folder atomically (a private temporary folder renamed into place).
 
     The folder is 0700 and its files 0600 (a stricter umask wins); an earlier model there is
     replaced only once the new one is complete."""
+    if model.learned is None:
+        raise ValueError("only a trained proposer is saved (the zero-shot one is the codebook itself)")
     path = check_model_folder(path)
     ensure_folder(path.parent)
     staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
-    vocabulary_text, idf_text, vocabulary_question, idf_question = model.lexical.state
+    learned = model.learned
+    vocabulary_text, idf_text, vocabulary_question, idf_question = learned.lexical.state
+    assert model.transitions is not None
     try:
         weights = save_tensors(
             {
                 "idf_text": idf_text,
                 "idf_question": idf_question,
-                "coef": model.coef.astype(np.float32),
-                "intercept": model.intercept.astype(np.float32),
-                "calibration": model.calibration.astype(np.float32),
-                "thresholds": model.thresholds.astype(np.float32),
-                "positives": model.positives.astype(np.int64),
-                "learned": model.learned.astype(np.uint8),
+                "coef": learned.coef.astype(np.float32),
+                "intercept": learned.intercept.astype(np.float32),
+                "platt": learned.platt.astype(np.float32),
+                "positives": learned.positives.astype(np.int64),
+                "learned": learned.learned.astype(np.uint8),
+                "thresholds_sequence": model.calibration["sequence"].thresholds.astype(np.float32),
+                "thresholds_plain": model.calibration["plain"].thresholds.astype(np.float32),
+                **{name: a.astype(np.float32) for name, a in model.transitions.arrays.items()},
+                "centroids": _centroids(model).astype(np.float32),
             }
         )
         write_atomic(staging / "weights.safetensors", weights)
@@ -123,19 +145,20 @@ def save_model(model, path: str | Path) -> Path:
             "codebook_fingerprint": model.codebook.fingerprint(),
             "encoder": encoder_spec(model.encoder),
             "n_train": int(model.n_train),
-            "prior_strength": float(model.prior_strength),
-            "target_recall": float(model.target_recall),
-            "regularisation_c": float(model.regularisation_c),
+            "prior_strength": float(learned.prior_strength),
+            "evidence_settings": model.settings.as_dict(),
+            "emission_power": float(model.emission_power),
+            "temperature_sequence": float(model.calibration["sequence"].temperature),
+            "temperature_plain": float(model.calibration["plain"].temperature),
             "trained_on": model.trained_on,
             "metrics": model.metrics,
             "fit_seconds": round(float(model.fit_seconds), 3),
+            "version": model.version,
             "vocabulary_text": vocabulary_text,
             "vocabulary_question": vocabulary_question,
         }
-        reloaded = _arrays(staging / "weights.safetensors")
-        meta["version"] = _version(reloaded)
         write_atomic(staging / "model.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-        write_atomic(staging / "MODEL_CARD.md", model_card(meta, reloaded))
+        write_atomic(staging / "MODEL_CARD.md", model_card(meta, _arrays(staging / "weights.safetensors")))
         staging.chmod(PRIVATE_FOLDER & ~_umask())
         earlier = None
         if path.exists():
@@ -159,6 +182,18 @@ def save_model(model, path: str | Path) -> Path:
     return path
 
 
+def _centroids(model: DomainProposer) -> np.ndarray:
+    """The learned part's exemplar centroids (zeros for a model fitted without them)."""
+    assert model.learned is not None
+    if model.learned.exemplars is not None:
+        return model.learned.exemplars.centroids
+    return np.zeros((len(model.domain_ids), int(model.encoder.dimension)))
+
+
+def _with_centroid(arrays: dict[str, np.ndarray]) -> int:
+    return int((np.linalg.norm(arrays["centroids"], axis=1) > 0).sum())
+
+
 def _umask() -> int:
     current = os.umask(0o077)
     os.umask(current)
@@ -175,20 +210,13 @@ def _arrays(weights: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _version(arrays: dict[str, np.ndarray]) -> str:
-    from transcode.classify.trained import model_version
-
-    return model_version(arrays["coef"], arrays["intercept"], arrays["calibration"], arrays["thresholds"])
-
-
-def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=None):
+def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=None) -> DomainProposer:
     """Load and validate a model folder; refuse unknown formats, fields, tensors or a mismatched encoder.
 
     With ``codebook`` given, its domain ids must match the model's (the current
-    descriptions then feed the zero-shot prior); otherwise the saved codebook is used.
+    descriptions and questions then feed the zero-shot evidence); otherwise the saved
+    codebook is used.
     """
-    from transcode.classify.trained import DomainModel, LexicalFeatures
-
     path = Path(path)
     meta_file, weights = path / "model.json", path / "weights.safetensors"
     if not meta_file.is_file() or not weights.is_file():
@@ -200,7 +228,11 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"not a {FORMAT} file", str(meta_file))
     if meta.get("format_version") != FORMAT_VERSION:
-        raise InputError(f"unsupported format_version {meta.get('format_version')!r}", str(meta_file))
+        raise InputError(
+            f"unsupported format_version {meta.get('format_version')!r} (this transcode reads "
+            f"{FORMAT_VERSION}; retrain the model with `transcode train`)",
+            str(meta_file),
+        )
     unknown = set(meta) - FIELDS
     if unknown or FIELDS - set(meta):
         raise InputError(
@@ -220,16 +252,28 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
         for v in (vocabulary_text, vocabulary_question)
     ):
         raise InputError("vocabularies must be lists of strings", str(meta_file))
+    try:
+        settings = EvidenceSettings.from_dict(dict(meta["evidence_settings"]))
+    except (TypeError, ValueError) as err:
+        raise InputError(f"evidence_settings: {err}", str(meta_file)) from None
     n_lexical = len(vocabulary_text) + len(vocabulary_question)
+    n_states = n_domains + 1  # the domains, then "other"
+    square = (n_states, n_states)
     expected = {
-        "coef": (n_domains, 2 * int(spec["dimension"]) + n_lexical),
-        "intercept": (n_domains,),
+        "coef": (n_states, DENSE_BLOCKS * int(spec["dimension"]) + n_lexical),
+        "intercept": (n_states,),
         "idf_text": (len(vocabulary_text),),
         "idf_question": (len(vocabulary_question),),
-        "calibration": (n_domains, 2),
-        "thresholds": (n_domains,),
-        "positives": (n_domains,),
-        "learned": (n_domains,),
+        "platt": (n_states, 2),
+        "positives": (n_states,),
+        "learned": (n_states,),
+        "thresholds_sequence": (n_domains,),
+        "thresholds_plain": (n_domains,),
+        "transitions_within_turn": square,
+        "transitions_after_question": square,
+        "transitions_after_probe": square,
+        "transitions_initial": (n_states,),
+        "centroids": (n_domains, int(spec["dimension"])),
     }
     for name, shape in expected.items():
         if tuple(arrays[name].shape) != shape:
@@ -241,27 +285,34 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
             f"{encoder.model_id} (match --fast / --model-name to the training run)",
             str(path),
         )
-    model = DomainModel(
-        codebook=codebook or saved_book,
-        encoder=encoder,
-        coef=arrays["coef"].astype(np.float64),
-        intercept=arrays["intercept"].astype(np.float64),
-        calibration=arrays["calibration"].astype(np.float64),
-        thresholds=arrays["thresholds"].astype(np.float64),
-        positives=arrays["positives"].astype(np.int64),
+    learned = LearnedWeights(
+        coef=arrays["coef"],
+        intercept=arrays["intercept"],
+        platt=arrays["platt"],
+        positives=arrays["positives"],
         learned=arrays["learned"].astype(bool),
-        n_train=int(meta["n_train"]),
-        prior_strength=float(meta["prior_strength"]),
-        target_recall=float(meta["target_recall"]),
-        regularisation_c=float(meta["regularisation_c"]),
-        metrics=dict(meta["metrics"]),
-        trained_on=str(meta["trained_on"]),
-        fit_seconds=float(meta["fit_seconds"]),
         lexical=LexicalFeatures(
             vocabulary_text, arrays["idf_text"], vocabulary_question, arrays["idf_question"]
         ),
+        prior_strength=float(meta["prior_strength"]),
+        exemplars=Exemplars.from_centroids(arrays["centroids"], arrays["positives"][:n_domains]),
     )
-    return model
+    return DomainProposer(
+        codebook=codebook or saved_book,
+        encoder=encoder,
+        settings=settings,
+        transitions=Transitions.from_arrays(arrays),
+        calibration={
+            "sequence": Calibration(float(meta["temperature_sequence"]), arrays["thresholds_sequence"]),
+            "plain": Calibration(float(meta["temperature_plain"]), arrays["thresholds_plain"]),
+        },
+        learned=learned,
+        emission_power=float(meta["emission_power"]),
+        n_train=int(meta["n_train"]),
+        trained_on=str(meta["trained_on"]),
+        metrics=dict(meta["metrics"]),
+        fit_seconds=float(meta["fit_seconds"]),
+    )
 
 
 def _encoder_from_spec(spec: dict, path: Path):
@@ -285,19 +336,25 @@ def model_card(meta: dict, arrays: dict[str, np.ndarray]) -> str:
         f"- Encoder: {encoder['model_id']} ({encoder['kind']}, {encoder['dimension']}-d)",
         f"- Trained on: {meta['trained_on'] or 'confirmed codes'}; {meta['n_train']} units",
         f"- Created: {meta['created']}; fit took {meta['fit_seconds']} s",
-        f"- Blend: zero-shot prior weight k / (k + positives), k = {meta['prior_strength']}; "
-        f"thresholds for target recall {meta['target_recall']}; C = {meta['regularisation_c']}",
-        f"- Features: sentence vectors of unit and question, TF-IDF of both "
-        f"({len(meta['vocabulary_text'])} + {len(meta['vocabulary_question'])} terms)",
-        "- Format: safetensors + JSON (no pickle); load with `transcode.classify.trained.load_model`.",
+        f"- Blend: zero-shot evidence weight k / (k + positives), k = {meta['prior_strength']}",
+        f"- Features: sentence vectors of unit, question, turn mean and previous unit; TF-IDF of unit "
+        f"and question ({len(meta['vocabulary_text'])} + {len(meta['vocabulary_question'])} terms)",
+        f"- Exemplars: each domain's centroid of its confirmed units ({_with_centroid(arrays)} domains with "
+        f"at least {MIN_EXEMPLARS}) joins its answer evidence with weight n / (n + {EXEMPLAR_STRENGTH:g})",
+        f"- Sequence layer: transitions learned from consensus codes, emission power "
+        f"{meta['emission_power']}; temperature {meta['temperature_sequence']:.3f} "
+        f"(without it: {meta['temperature_plain']:.3f})",
+        "- Thresholds maximise the one-key rate (suggested set = consensus set) on out-of-fold scores",
+        "- Format: safetensors + JSON (no pickle); load with `transcode.classify.persist.load_model`.",
         "",
-        "| domain | confirmed examples | learned | threshold |",
-        "|---|---:|:---:|---:|",
+        "| domain | confirmed examples | learned | threshold | threshold without sequence |",
+        "|---|---:|:---:|---:|---:|",
     ]
     for j, domain in enumerate(book["domains"]):
         lines.append(
             f"| {domain['id']} | {int(arrays['positives'][j])} | "
-            f"{'yes' if arrays['learned'][j] else 'no (prior only)'} | {float(arrays['thresholds'][j]):.3f} |"
+            f"{'yes' if arrays['learned'][j] else 'no (prior only)'} | "
+            f"{float(arrays['thresholds_sequence'][j]):.3f} | {float(arrays['thresholds_plain'][j]):.3f} |"
         )
     metrics = meta.get("metrics") or {}
     if metrics:

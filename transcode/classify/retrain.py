@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from transcode.classify import propose_units
 from transcode.classify.examples import consensus_examples
 from transcode.classify.trained import OnlineTrainer
 from transcode.codebook import Codebook
@@ -49,6 +50,8 @@ def retrain_from_consensus(
     trainer.record(examples)
     model = trainer.retrain()
     units = store.units(case)
-    proposals = model.propose([u.text for u in units], [u.question for u in units])
+    proposals = propose_units(
+        model, units, case_of=lambda u: u.key.rsplit("-", 1)[0], turn_of=lambda u: u.turn_number
+    )
     store.save_proposals({u.key: p for u, p in zip(units, proposals, strict=True)})
     return RetrainResult(model.version, len(examples), len(units), time.perf_counter() - started)

@@ -1,238 +1,154 @@
-"""The learner: domain proposals trained on coders' confirmed codes, blended with the zero-shot prior.
+"""Learning from the team: fit a :class:`DomainProposer` on confirmed codes.
 
 One class-balanced logistic regression per domain (a unit may be in several
-domains or none) on four blocks of unit length: the unit's and the question's
-sentence vectors, and their TF-IDF vectors (words and bigrams). The lexical
-blocks carry the study's own vocabulary, which a general-purpose encoder
-blurs: on the first seven demo cases, leave-one-case-out, they lifted
-micro-F1 from 0.70 to 0.72. Each regression is Platt-calibrated on
-out-of-fold decision values. Its probability is blended with the zero-shot prior by a weight that shrinks
-as that domain's confirmed examples grow::
+domains or none) on :func:`transcode.classify.features.features` (unit, question,
+context block and TF-IDF), Platt-calibrated on out-of-fold decision values (folds of
+whole cases where there are enough). Its probability is blended with the zero-shot
+evidence by a weight that shrinks as that domain's confirmed examples grow::
 
     p = w * prior + (1 - w) * learned,   w = k / (k + positives)
 
-so a fresh project leans on the codebook and a coded one on its coders. Each
-domain's threshold is the highest score that still reaches the target recall
-on out-of-fold predictions (coders confirm proposals, so a missed domain costs
-more than an extra suggestion).
+so a fresh project leans on the codebook and a coded one on its coders. The same
+codes teach the sequence layer its transitions, and the out-of-fold scores of the
+whole path (with and without the sequence layer) fit its temperature and the
+per-domain thresholds that maximise the one-key rate.
 
 Only consensus codes train the shared model (see
-:func:`transcode.classify.examples.consensus_examples`).
+:func:`transcode.classify.examples.consensus_examples`). Examples must come in
+case order, each case's units in transcript order: the context block and the
+sequence layer read them as interviews.
 """
 
 from __future__ import annotations
 
-import hashlib
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix, hstack
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, KFold
 
-from transcode.classify import UnitProposal
+from transcode.classify.calibration import fit_temperature, one_key_thresholds, temper
+from transcode.classify.evidence import Exemplars, case_evidence, encode_units, turn_spans
 from transcode.classify.examples import LabelledUnit, label_matrix
-from transcode.classify.zeroshot import ZeroShotClassifier, encode_units, proposals_from_scores
+from transcode.classify.features import DENSE_BLOCKS, LexicalFeatures, features
+from transcode.classify.proposer import (
+    PRIOR_STRENGTH,
+    Calibration,
+    DomainProposer,
+    sigmoid,
+    zero_shot,
+    zero_shot_states,
+)
+from transcode.classify.sequence import learn_transitions, smooth, states
 from transcode.codebook import Codebook
 
-#: Pseudo-count of the zero-shot prior: with k positives of a domain the learned part weighs one half.
-PRIOR_STRENGTH = 10.0
-#: Per-domain thresholds aim at this recall on out-of-fold predictions. 0.7 balanced precision
-#: (0.68) and recall (0.71) on the first seven demo cases, leave-one-case-out; 0.8 gave recall
-#: 0.81 at precision 0.53.
-TARGET_RECALL = 0.7
+#: Candidate pseudo-counts k of the zero-shot evidence in the blend, w = k / (k + positives).
+PRIOR_STRENGTHS = (1.0, 3.0, 10.0, 30.0, 100.0)
+#: Training cases needed before k and the emission power are chosen out of fold (else defaults).
+MIN_CASES_TO_CHOOSE = 3
 #: Inverse regularisation strength of each domain's logistic regression.
 REGULARISATION_C = 1.0
-#: Threshold of a domain with too few examples to choose one from data.
-FALLBACK_THRESHOLD = 0.4
-#: A domain needs this many positive and negative examples before it is learned at all.
-MIN_EXAMPLES_PER_CLASS = 5
+#: A domain needs this many positive and negative examples before it is learned at all...
+MIN_EXAMPLES_PER_CLASS = 10
+#: ...and the examples must come from this many cases.
+MIN_CASES_TO_LEARN = 2
 CV_FOLDS = 5
-#: Lexical vocabulary cap per block (unit text, question text).
-MAX_TERMS = 20000
-
-
-def _terms_in_two_cases(corpus: Sequence[str], groups: Sequence[str] | None) -> list[str]:
-    """Words and bigrams found in at least two cases (two units without case ids), most widespread first."""
-    from sklearn.feature_extraction.text import CountVectorizer
-
-    counter = CountVectorizer(ngram_range=(1, 2), binary=True)
-    per_unit = counter.fit_transform(corpus)
-    if groups is not None and len(set(groups)) >= 2:
-        labels = np.unique(np.asarray(list(groups)), return_inverse=True)[1]
-        membership = csr_matrix((np.ones(len(labels)), (labels, np.arange(len(labels)))))
-        counts = np.asarray(((membership @ per_unit) > 0).sum(axis=0)).ravel()
-    else:
-        counts = np.asarray(per_unit.sum(axis=0)).ravel()
-    terms = counter.get_feature_names_out()
-    order = np.argsort(-counts, kind="stable")
-    kept = [terms[k] for k in order[:MAX_TERMS] if counts[k] >= 2]
-    if not kept:
-        raise ValueError("no term is shared by two cases")
-    return sorted(kept)
-
-
-class LexicalFeatures:
-    """TF-IDF of unit and question text; its state is plain vocabularies and idf arrays (no pickle)."""
-
-    def __init__(
-        self,
-        vocabulary_text: Sequence[str] = (),
-        idf_text: np.ndarray | None = None,
-        vocabulary_question: Sequence[str] = (),
-        idf_question: np.ndarray | None = None,
-    ):
-        self.blocks = [
-            self._vectorizer(vocabulary_text, idf_text),
-            self._vectorizer(vocabulary_question, idf_question),
-        ]
-
-    @staticmethod
-    def _vectorizer(vocabulary: Sequence[str], idf: np.ndarray | None) -> TfidfVectorizer | None:
-        if not len(vocabulary):
-            return None
-        vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=list(vocabulary))
-        vectorizer.idf_ = np.asarray(idf, dtype=np.float64)
-        return vectorizer
-
-    @classmethod
-    def fit(
-        cls, texts: Sequence[str], questions: Sequence[str | None], groups: Sequence[str] | None = None
-    ) -> LexicalFeatures:
-        """Fit both vocabularies, keeping only terms used in at least two cases.
-
-        A model folder stores its vocabulary in plain text, so a word that only
-        one case uses (a name, a place the de-identifier missed) must never get in.
-        """
-        fitted: list[Any] = []
-        for corpus in (list(texts), [q or "" for q in questions]):
-            try:
-                shared = _terms_in_two_cases(corpus, groups)
-                vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, vocabulary=shared)
-                vectorizer.fit(corpus)
-            except ValueError:  # no words at all (e.g. no questions), or none shared
-                fitted += [(), None]
-                continue
-            vocabulary = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.get)
-            fitted += [vocabulary, vectorizer.idf_.astype(np.float32)]
-        return cls(*fitted)
-
-    @property
-    def state(self) -> tuple[list[str], np.ndarray, list[str], np.ndarray]:
-        out: list[Any] = []
-        for block in self.blocks:
-            if block is None:
-                out += [[], np.zeros(0, dtype=np.float32)]
-            else:
-                out += [list(block.vocabulary), np.asarray(block.idf_, dtype=np.float32)]
-        return out[0], out[1], out[2], out[3]
-
-    @property
-    def n_features(self) -> int:
-        return sum(len(b.vocabulary) for b in self.blocks if b is not None)
-
-    def transform(self, texts: Sequence[str], questions: Sequence[str | None]):
-        parts = []
-        for block, corpus in zip(self.blocks, (list(texts), [q or "" for q in questions]), strict=True):
-            if block is not None:
-                parts.append(block.transform(corpus))
-        return hstack(parts).tocsr() if parts else csr_matrix((len(texts), 0))
 
 
 @dataclass
-class DomainModel:
-    """A trained proposer: per-domain weights, calibration and thresholds, plus the zero-shot prior."""
+class LearnedWeights:
+    """One class-balanced, Platt-calibrated logistic regression per domain, on :func:`features`."""
 
-    codebook: Codebook
-    encoder: object
-    coef: np.ndarray  # (n_domains, 2 * dim + lexical terms)
-    intercept: np.ndarray  # (n_domains,)
-    calibration: np.ndarray  # (n_domains, 2): Platt slope and offset on the decision value
-    thresholds: np.ndarray  # (n_domains,)
-    positives: np.ndarray  # (n_domains,) confirmed examples per domain
-    learned: np.ndarray  # (n_domains,) bool: enough examples to learn this domain
-    n_train: int
+    coef: np.ndarray  # (n_states, n_features): the domains, then "other"
+    intercept: np.ndarray  # (n_states,)
+    platt: np.ndarray  # (n_states, 2): slope and offset on the decision value
+    positives: np.ndarray  # (n_states,): confirmed examples per state
+    learned: np.ndarray  # (n_states,) bool: enough examples to learn this state
+    lexical: LexicalFeatures
     prior_strength: float = PRIOR_STRENGTH
-    target_recall: float = TARGET_RECALL
-    regularisation_c: float = REGULARISATION_C
-    metrics: dict = field(default_factory=dict)
-    trained_on: str = ""
-    fit_seconds: float = 0.0
-    lexical: LexicalFeatures = field(default_factory=LexicalFeatures)
-    _zeroshot: ZeroShotClassifier | None = field(default=None, repr=False)
+    #: The confirmed units' centroids, mixed into the zero-shot answer evidence.
+    exemplars: Exemplars | None = None
 
     def __post_init__(self) -> None:
         # Arrays are stored as float32: round them now, so a reloaded model scores exactly the same.
-        for name in ("coef", "intercept", "calibration", "thresholds"):
+        for name in ("coef", "intercept", "platt"):
             setattr(self, name, np.asarray(getattr(self, name), dtype=np.float32).astype(np.float64))
         self.positives = np.asarray(self.positives, dtype=np.int64)
         self.learned = np.asarray(self.learned, dtype=bool)
-
-    @property
-    def domain_ids(self) -> list[str]:
-        return self.codebook.domain_ids
-
-    @property
-    def zeroshot(self) -> ZeroShotClassifier:
-        if self._zeroshot is None:
-            self._zeroshot = ZeroShotClassifier(self.codebook, self.encoder)
-        return self._zeroshot
-
-    @property
-    def version(self) -> str:
-        """Content-derived, so a saved and reloaded model reports the same version."""
-        return model_version(self.coef, self.intercept, self.calibration, self.thresholds)
 
     def prior_weight(self) -> np.ndarray:
         weight = self.prior_strength / (self.prior_strength + self.positives.astype(float))
         return np.where(self.learned, weight, 1.0)
 
-    def learned_proba(self, x) -> np.ndarray:
+    def proba(self, x) -> np.ndarray:
         decision = np.asarray(x @ self.coef.T) + self.intercept
-        return _sigmoid(self.calibration[:, 0] * decision + self.calibration[:, 1])
+        return sigmoid(self.platt[:, 0] * decision + self.platt[:, 1])
 
-    def score(self, texts: Sequence[str], questions: Sequence[str | None], vectors=None) -> np.ndarray:
-        """Blended scores (n_units x n_domains); ``vectors`` from :func:`encode_units` if already known."""
-        unit_vectors, question_vectors, has_question = vectors or encode_units(self.encoder, texts, questions)
-        prior = self.zeroshot.proba_from_vectors(unit_vectors, question_vectors, has_question)
-        if len(texts) == 0:
-            return prior
-        x = features(unit_vectors, question_vectors, self.lexical.transform(texts, questions))
+    def blend(self, prior: np.ndarray, learned: np.ndarray) -> np.ndarray:
+        """Zero-shot and learned probabilities per state, weighted by examples, renormalised."""
         weight = self.prior_weight()
-        return weight * prior + (1 - weight) * self.learned_proba(x)
-
-    def predict_proba(self, texts: Sequence[str], questions: Sequence[str | None]) -> np.ndarray:
-        return self.score(texts, questions)
-
-    def propose(self, texts: Sequence[str], questions: Sequence[str | None]) -> list[UnitProposal]:
-        """Every domain ranked; suggested = the domains over their own threshold (maybe none)."""
-        scores = self.predict_proba(texts, questions)
-        return proposals_from_scores(scores, self.domain_ids, self.version, self.thresholds)
+        blended = weight * prior + (1 - weight) * learned
+        return blended / blended.sum(axis=1, keepdims=True)
 
 
-def model_version(*arrays: np.ndarray) -> str:
-    digest = hashlib.sha256()
-    for array in arrays:
-        digest.update(np.ascontiguousarray(array, dtype=np.float32).tobytes())
-    return f"trained:{digest.hexdigest()[:12]}"
+@dataclass(frozen=True)
+class TrainingSet:
+    """Labelled units in case order (each case's units in transcript order), with their vectors."""
+
+    texts: list[str]
+    questions: list[str | None]
+    turns: list[int]
+    cases: list[str]
+    labels: np.ndarray  # (n, n_domains)
+    unit_vectors: np.ndarray
+    question_vectors: np.ndarray
+    has_question: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def take(self, idx: np.ndarray) -> TrainingSet:
+        """A subset, keeping the given order (callers keep cases together and in transcript order)."""
+        return TrainingSet(
+            [self.texts[i] for i in idx],
+            [self.questions[i] for i in idx],
+            [self.turns[i] for i in idx],
+            [self.cases[i] for i in idx],
+            self.labels[idx],
+            self.unit_vectors[idx],
+            self.question_vectors[idx],
+            self.has_question[idx],
+        )
 
 
-def features(unit_vectors: np.ndarray, question_vectors: np.ndarray, lexical):
-    """The four feature blocks side by side, as one sparse matrix."""
-    return hstack(
-        [csr_matrix(np.hstack([unit_vectors, question_vectors]).astype(np.float64)), lexical]
-    ).tocsr()
+def in_case_order(examples: Sequence[LabelledUnit]) -> list[LabelledUnit]:
+    """Cases in order of first appearance, each case's units in the order given."""
+    by_case: dict[str, list[LabelledUnit]] = {}
+    for example in examples:
+        by_case.setdefault(example.case, []).append(example)
+    return [e for group in by_case.values() for e in group]
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+def training_set(examples: Sequence[LabelledUnit], codebook: Codebook, encoder, vectors=None) -> TrainingSet:
+    """Encode (unless ``vectors`` are given, in the examples' order) and lay out the examples."""
+    examples = list(examples)
+    texts = [e.text for e in examples]
+    questions = [e.question for e in examples]
+    unit_vectors, question_vectors, has_question = vectors or encode_units(encoder, texts, questions)
+    return TrainingSet(
+        texts,
+        questions,
+        [e.turn for e in examples],
+        [e.case for e in examples],
+        label_matrix(examples, codebook.domain_ids),
+        unit_vectors,
+        question_vectors,
+        has_question,
+    )
 
 
 def train(
@@ -240,31 +156,20 @@ def train(
     codebook: Codebook,
     encoder,
     *,
-    target_recall: float = TARGET_RECALL,
-    prior_strength: float = PRIOR_STRENGTH,
+    prior_strength: float | None = None,
     regularisation_c: float = REGULARISATION_C,
-    previous: DomainModel | None = None,
+    previous: DomainProposer | None = None,
     trained_on: str = "",
-) -> DomainModel:
-    """Fit a :class:`DomainModel` on confirmed examples (their domains; empty means "other")."""
+) -> DomainProposer:
+    """Fit a proposer on confirmed examples (their domains; empty means "other")."""
     if not examples:
         from transcode.errors import InputError
 
         raise InputError("no confirmed examples to train on")
-    texts = [e.text for e in examples]
-    questions = [e.question for e in examples]
-    vectors = encode_units(encoder, texts, questions)
-    groups = [e.case for e in examples]
-    y = label_matrix(examples, codebook.domain_ids)
-    return fit_vectors(
-        vectors,
-        texts,
-        questions,
-        y,
-        codebook,
-        encoder,
-        groups=groups,
-        target_recall=target_recall,
+    data = training_set(in_case_order(examples), codebook, encoder)
+    return fit(
+        data,
+        zero_shot(codebook, encoder),
         prior_strength=prior_strength,
         regularisation_c=regularisation_c,
         previous=previous,
@@ -272,80 +177,204 @@ def train(
     )
 
 
-def fit_vectors(
-    vectors: tuple[np.ndarray, np.ndarray, np.ndarray],
-    texts: Sequence[str],
-    questions: Sequence[str | None],
-    y: np.ndarray,
-    codebook: Codebook,
-    encoder,
-    *,
-    groups: Sequence[str] | None = None,
-    target_recall: float = TARGET_RECALL,
-    prior_strength: float = PRIOR_STRENGTH,
-    regularisation_c: float = REGULARISATION_C,
-    previous: DomainModel | None = None,
-    zeroshot: ZeroShotClassifier | None = None,
-    trained_on: str = "",
-) -> DomainModel:
-    """The pure core of :func:`train`, on precomputed vectors (evaluation reuses them across folds)."""
-    started = time.perf_counter()
-    unit_vectors, question_vectors, has_question = vectors
-    lexical = LexicalFeatures.fit(texts, questions, groups)
-    x = features(unit_vectors, question_vectors, lexical.transform(texts, questions))
-    n, n_domains = y.shape
-    zeroshot = zeroshot or ZeroShotClassifier(codebook, encoder)
-    prior = zeroshot.proba_from_vectors(unit_vectors, question_vectors, has_question)
-    positives = y.sum(axis=0).astype(np.int64)
-    learned = (positives >= MIN_EXAMPLES_PER_CLASS) & (n - positives >= MIN_EXAMPLES_PER_CLASS)
-    coef = np.zeros((n_domains, x.shape[1]))
-    intercept = np.zeros(n_domains)
-    calibration = np.zeros((n_domains, 2))
-    thresholds = np.full(n_domains, FALLBACK_THRESHOLD)
-    folds = _folds(n, groups)
-    weight = np.where(learned, prior_strength / (prior_strength + positives), 1.0)
-    warm = _aligned_coef(previous, lexical, unit_vectors.shape[1]) if previous is not None else None
-    for j in np.flatnonzero(learned):
-        start = (
-            (warm[j], previous.intercept[j])
-            if warm is not None and previous is not None and previous.learned[j]
-            else None
+def case_emissions(
+    base: DomainProposer, data: TrainingSet, exemplars: Exemplars | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Zero-shot probabilities over the states and question informativeness of every unit, case by case."""
+    probabilities = np.zeros((len(data), len(base.domain_ids) + 1))
+    informativeness = np.zeros(len(data))
+    for start, end in turn_spans(data.cases):
+        evidence = case_evidence(
+            base.codebook_vectors,
+            data.unit_vectors[start:end],
+            data.question_vectors[start:end],
+            data.has_question[start:end],
+            data.turns[start:end],
+            base.settings,
+            exemplars,
         )
-        model = _fit_domain(x, y[:, j], regularisation_c, start)
+        probabilities[start:end] = zero_shot_states(evidence.logits, base.settings)
+        informativeness[start:end] = evidence.informativeness
+    return probabilities, informativeness
+
+
+def fit(
+    data: TrainingSet,
+    base: DomainProposer,
+    *,
+    prior_strength: float | None = None,
+    regularisation_c: float = REGULARISATION_C,
+    previous: DomainProposer | None = None,
+    trained_on: str = "",
+) -> DomainProposer:
+    """The pure core of :func:`train`, on a laid-out training set (evaluation reuses its vectors).
+
+    ``base`` is the zero-shot proposer of the same codebook and encoder (its codebook
+    vectors are reused). ``prior_strength`` (k of the blend) is chosen from
+    ``PRIOR_STRENGTHS`` by out-of-fold likelihood unless given: a codebook whose
+    zero-shot evidence is good for these interviews keeps its weight longer.
+    """
+    started = time.perf_counter()
+    y = data.labels
+    target = states(y)
+    n, n_states = target.shape
+    lexical = LexicalFeatures.fit(data.texts, data.questions, data.cases)
+    x = features(
+        data.unit_vectors,
+        data.question_vectors,
+        data.turns,
+        lexical.transform(data.texts, data.questions),
+        data.cases,
+    )
+    folds = _folds(n, data.cases)
+    prior, informativeness = _exemplar_emissions(base, data, folds)
+    positives = target.sum(axis=0).astype(np.int64)
+    # A learner fitted inside one interview mistakes that interview for the study: wait for a second.
+    several_cases = len(set(data.cases)) >= MIN_CASES_TO_LEARN
+    learned = (
+        (positives >= MIN_EXAMPLES_PER_CLASS) & (n - positives >= MIN_EXAMPLES_PER_CLASS) & several_cases
+    )
+    coef = np.zeros((n_states, x.shape[1]))
+    intercept = np.zeros(n_states)
+    platt = np.zeros((n_states, 2))
+    learned_oof = np.zeros((n, n_states))
+    warm = None
+    if previous is not None and previous.learned is not None:
+        warm = _aligned_coef(previous.learned, lexical, data.unit_vectors.shape[1])
+    for j in np.flatnonzero(learned):
+        start = None
+        if warm is not None and previous is not None and previous.learned is not None:
+            start = (warm[j], previous.learned.intercept[j]) if previous.learned.learned[j] else None
+        model = _fit_domain(x, target[:, j], regularisation_c, start)
         coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
-        decision_oof = _out_of_fold_decisions(x, y[:, j], folds, regularisation_c, model)
-        calibration[j] = _platt(decision_oof, y[:, j])
-        learned_oof = _sigmoid(calibration[j, 0] * decision_oof + calibration[j, 1])
-        blended_oof = weight[j] * prior[:, j] + (1 - weight[j]) * learned_oof
-        thresholds[j] = threshold_for_recall(blended_oof, y[:, j], target_recall)
-    return DomainModel(
-        codebook=codebook,
-        encoder=encoder,
-        coef=coef,
-        intercept=intercept,
+        decision_oof = _out_of_fold_decisions(x, target[:, j], folds, regularisation_c, model)
+        platt[j] = _platt(decision_oof, target[:, j])
+        learned_oof[:, j] = sigmoid(platt[j, 0] * decision_oof + platt[j, 1])
+    # Out-of-fold choices need folds of whole cases: within one interview, neighbouring units
+    # make any learner look better than it is on the next interview. Until then, defaults.
+    by_cases = len(set(data.cases)) >= MIN_CASES_TO_CHOOSE
+    exemplars = Exemplars.of(data.unit_vectors, y)
+    strengths = (prior_strength,) if prior_strength is not None else PRIOR_STRENGTHS
+    candidates = [
+        LearnedWeights(coef, intercept, platt, positives, learned, lexical, k, exemplars)
+        for k in (strengths if by_cases else (prior_strength or PRIOR_STRENGTH,))
+    ]
+    weights = min(candidates, key=lambda w: _log_loss(w.blend(prior, learned_oof), target))
+    blended = weights.blend(prior, learned_oof)
+    transitions = learn_transitions(y, data.cases, data.turns, informativeness)
+    powers = EMISSION_POWERS if by_cases else (base.emission_power,)
+    power, smoothed = _fit_emission_power(blended, data, informativeness, transitions, folds, powers)
+    calibration = {
+        "plain": _calibrate(blended, y, base.calibration["plain"]),
+        "sequence": _calibrate(smoothed, y, base.calibration["sequence"]),
+    }
+    return DomainProposer(
+        codebook=base.codebook,
+        encoder=base.encoder,
+        settings=base.settings,
+        transitions=transitions,
         calibration=calibration,
-        thresholds=thresholds,
-        positives=positives,
-        learned=learned,
+        learned=weights,
+        emission_power=power,
         n_train=n,
-        prior_strength=prior_strength,
-        target_recall=target_recall,
-        regularisation_c=regularisation_c,
         trained_on=trained_on,
         fit_seconds=time.perf_counter() - started,
-        lexical=lexical,
-        _zeroshot=zeroshot,
+        _codebook_vectors=base.codebook_vectors,
     )
 
 
-def _aligned_coef(previous: DomainModel, lexical: LexicalFeatures, dim: int) -> np.ndarray | None:
+def _exemplar_emissions(base: DomainProposer, data: TrainingSet, folds) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold zero-shot emissions with exemplar evidence: each unit's centroids come from other folds.
+
+    Each case is still scored whole (its evidence is standardised over the case); only
+    the rows of the fold's held-out units are kept.
+    """
+    prior, informativeness = case_emissions(base, data)
+    for train_idx, test_idx in folds:
+        exemplars = Exemplars.of(data.unit_vectors[train_idx], data.labels[train_idx])
+        fold_prior, _ = case_emissions(base, data, exemplars)
+        prior[test_idx] = fold_prior[test_idx]
+    return prior, informativeness
+
+
+#: Emission powers tried on out-of-fold scores: below 1 neighbours count for more, above 1 for less.
+EMISSION_POWERS = (0.5, 0.7, 1.0, 1.5, 2.5)
+
+
+def _fit_emission_power(blended, data: TrainingSet, informativeness, transitions, folds, powers):
+    """The emission power under which the smoothed out-of-fold scores best predict the consensus codes.
+
+    Where a chain helps little (AnnoMI's therapist turns), a high power keeps the
+    sequence layer from overriding good evidence; in protocol interviews a low one
+    lets a probe's unit lean on its neighbours.
+    """
+    target = states(data.labels)
+    best: tuple[float, float, np.ndarray] | None = None
+    for power in powers:
+        smoothed = _smoothed_out_of_fold(blended, data, informativeness, transitions, folds, power)
+        loss = _log_loss(temper(smoothed, fit_temperature(smoothed, target)), target)
+        if best is None or loss < best[0]:
+            best = (loss, power, smoothed)
+    assert best is not None
+    return best[1], best[2]
+
+
+def _log_loss(probabilities: np.ndarray, target: np.ndarray) -> float:
+    """Mean negative log of the probability given to each unit's consensus states."""
+    return float(-np.log((probabilities * target).sum(axis=1) + 1e-12).mean())
+
+
+def _smoothed_out_of_fold(
+    blended, data: TrainingSet, informativeness, transitions, folds, power
+) -> np.ndarray:
+    """The sequence layer over each case's out-of-fold scores, with transitions the case did not teach.
+
+    With folds of whole cases, each fold's cases are smoothed with transitions learned
+    from the other folds; otherwise (one or two cases) with all of them.
+    """
+    out = np.zeros_like(blended)
+    by_case = dict.fromkeys(data.cases)
+    grouped = len(by_case) >= 3
+    for train_idx, test_idx in folds if grouped else [(np.arange(len(data)), np.arange(len(data)))]:
+        fold_transitions = transitions
+        if grouped:
+            fold_transitions = learn_transitions(
+                data.labels[train_idx],
+                [data.cases[i] for i in train_idx],
+                [data.turns[i] for i in train_idx],
+                informativeness[train_idx],
+            )
+        members = set(test_idx.tolist())
+        for start, end in turn_spans(data.cases):
+            if start in members and len(set(data.turns[start:end])) < 2:
+                out[start:end] = blended[start:end]  # one answer alone: no sequence to read
+            elif start in members:
+                out[start:end] = smooth(
+                    blended[start:end],
+                    data.turns[start:end],
+                    informativeness[start:end],
+                    fold_transitions,
+                    power=power,
+                )
+    return out
+
+
+def _calibrate(probabilities: np.ndarray, y: np.ndarray, default: Calibration) -> Calibration:
+    """Temperature by likelihood over the states, then domain thresholds by one-key rate, out of fold."""
+    temperature = fit_temperature(probabilities, states(y), default.temperature)
+    thresholds = one_key_thresholds(temper(probabilities, temperature)[:, :-1], y, default.thresholds)
+    return Calibration(temperature, thresholds)
+
+
+def _aligned_coef(previous: LearnedWeights, lexical: LexicalFeatures, dim: int) -> np.ndarray | None:
     """The previous model's weights laid out on the new feature columns (new terms start at zero)."""
-    if previous.coef.shape[1] - previous.lexical.n_features != 2 * dim:
+    dense = DENSE_BLOCKS * dim
+    if previous.coef.shape[1] - previous.lexical.n_features != dense:
         return None
-    out = np.zeros((previous.coef.shape[0], 2 * dim + lexical.n_features))
-    out[:, : 2 * dim] = previous.coef[:, : 2 * dim]
+    out = np.zeros((previous.coef.shape[0], dense + lexical.n_features))
+    out[:, :dense] = previous.coef[:, :dense]
     old_state, new_state = previous.lexical.state, lexical.state
-    old_offset, new_offset = 2 * dim, 2 * dim
+    old_offset, new_offset = dense, dense
     for old_terms, new_terms in ((old_state[0], new_state[0]), (old_state[2], new_state[2])):
         old_index = {term: i for i, term in enumerate(old_terms)}
         pairs = [
@@ -368,7 +397,7 @@ def _folds(n: int, groups: Sequence[str] | None) -> list[tuple[np.ndarray, np.nd
     return list(splitter.split(np.zeros(n)))
 
 
-def _fit_domain(x: np.ndarray, y: np.ndarray, c: float, start=None) -> LogisticRegression:
+def _fit_domain(x, y: np.ndarray, c: float, start=None) -> LogisticRegression:
     """Class-balanced logistic regression; warm-started from the previous fit when there is one."""
     model = LogisticRegression(C=c, class_weight="balanced", max_iter=500, warm_start=start is not None)
     if start is not None:
@@ -399,30 +428,22 @@ def _platt(decision: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.array([scaler.coef_[0, 0], scaler.intercept_[0]])
 
 
-def threshold_for_recall(scores: np.ndarray, y: np.ndarray, target: float) -> float:
-    """The highest threshold whose recall on (scores, y) reaches ``target``."""
-    positive_scores = np.sort(scores[y == 1])[::-1]
-    if len(positive_scores) == 0:
-        return FALLBACK_THRESHOLD
-    needed = int(np.ceil(target * len(positive_scores)))
-    return float(positive_scores[max(needed, 1) - 1])
-
-
 class OnlineTrainer:
     """Retrains after each decision: examples keyed by unit, vectors kept, fits warm-started.
 
     ``record`` replaces a unit's earlier label, so a changed consensus is learned
-    as a change, not as a contradiction.
+    as a change, not as a contradiction. Examples are fitted in case order, each
+    case's units by turn (the order a team codes a transcript in).
     """
 
     def __init__(self, codebook: Codebook, encoder, **options):
         self.codebook = codebook
         self.encoder = encoder
         self.options = options
-        self.zeroshot = ZeroShotClassifier(codebook, encoder)
+        self.base = zero_shot(codebook, encoder)
         self.examples: dict[str, LabelledUnit] = {}
         self._vectors: dict[str, tuple[np.ndarray, np.ndarray, bool]] = {}
-        self.model: DomainModel | None = None
+        self.model: DomainProposer | None = None
 
     def record(self, examples: Sequence[LabelledUnit]) -> None:
         fresh = [
@@ -441,37 +462,21 @@ class OnlineTrainer:
         for e in examples:
             self.examples[e.unit] = e
 
-    def retrain(self) -> DomainModel:
-        keys = list(self.examples)
+    def retrain(self) -> DomainProposer:
+        position = {key: i for i, key in enumerate(self.examples)}
+        keys = sorted(
+            self.examples, key=lambda k: (self.examples[k].case, self.examples[k].turn, position[k])
+        )
+        examples = [self.examples[k] for k in keys]
         vectors = (
             np.stack([self._vectors[k][0] for k in keys]),
             np.stack([self._vectors[k][1] for k in keys]),
             np.array([self._vectors[k][2] for k in keys]),
         )
-        examples = [self.examples[k] for k in keys]
-        self.model = fit_vectors(
-            vectors,
-            [e.text for e in examples],
-            [e.question for e in examples],
-            label_matrix(examples, self.codebook.domain_ids),
-            self.codebook,
-            self.encoder,
-            groups=[e.case for e in examples],
+        self.model = fit(
+            training_set(examples, self.codebook, self.encoder, vectors),
+            self.base,
             previous=self.model,
-            zeroshot=self.zeroshot,
             **self.options,
         )
         return self.model
-
-
-def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=None) -> DomainModel:
-    """A model saved by ``transcode train`` (see :mod:`transcode.classify.persist`)."""
-    from transcode.classify.persist import load_model as _load
-
-    return _load(path, codebook=codebook, encoder=encoder)
-
-
-def save_model(model: DomainModel, path: str | Path) -> Path:
-    from transcode.classify.persist import save_model as _save
-
-    return _save(model, path)

@@ -12,9 +12,10 @@ from rich.table import Table
 from transcode.cli.common import JsonOption, emit_json, err_console, progress_bar
 from transcode.files import check_output_folder, ensure_folder, write_atomic
 
-DEMO_CURVE_SIZES = (10, 25, 50, 100, 200, 400, 100000)
-ANNOMI_CURVE_SIZES = (25, 50, 100, 200, 400, 800, 1600, 3200, 100000)
-SHOWN = ("micro_f1", "macro_f1", "precision", "recall", "top1_accuracy")
+#: Confirmed units at which the learning curves are drawn (the largest stands for "all").
+CURVE_SIZES = (25, 50, 100, 200, 400, 100000)
+SHOWN = ("top1_accuracy", "micro_f1", "macro_f1", "one_key_rate", "recall", "ece")
+HEADERS = ("top-1", "micro-F1", "macro-F1", "one-key", "recall", "ECE")
 
 
 def evaluate(
@@ -28,6 +29,20 @@ def evaluate(
             "--transcripts", help="Folder of the gold cases' transcripts (default: the gold folder's parent)."
         ),
     ] = None,
+    tuning_cases: Annotated[
+        str,
+        typer.Option(
+            "--tuning-cases",
+            help="Comma-separated gold cases the defaults were tuned on: the others are also reported alone.",
+        ),
+    ] = "01,05,06",
+    protocol_proxy: Annotated[
+        Path | None,
+        typer.Option(
+            "--protocol-proxy",
+            help="Paraphrases and probes (YAML) to build a quoted-units proxy from the gold units.",
+        ),
+    ] = None,
     annomi: Annotated[
         Path | None,
         typer.Option(
@@ -35,13 +50,18 @@ def evaluate(
         ),
     ] = None,
     annomi_folds: Annotated[int, typer.Option("--annomi-folds", help="Case folds for AnnoMI.")] = 5,
+    mts_dialog: Annotated[
+        Path | None,
+        typer.Option("--mts-dialog", help="MTS-Dialog folder (labels.json + CSVs): its note section labels."),
+    ] = None,
+    mts_folds: Annotated[int, typer.Option("--mts-folds", help="Case folds for MTS-Dialog.")] = 5,
     out: Annotated[
         Path, typer.Option("--out", help="Folder for evaluation.json and learning-curve PNGs.")
     ] = Path("out/evaluate"),
     curves: Annotated[bool, typer.Option("--curves/--no-curves", help="Compute learning curves.")] = True,
     fast: Annotated[
         bool, typer.Option("--fast/--no-fast", help="Also evaluate the static fast tier.")
-    ] = True,
+    ] = False,
     model_name: Annotated[
         Path | None,
         typer.Option("--model-name", help="Another local sentence-transformers folder instead of MiniLM."),
@@ -52,52 +72,56 @@ def evaluate(
     ] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Leave-one-case-out F1 and top-1 accuracy: zero-shot, trained, TF-IDF baseline, fast tier; curves."""
+    """Top-1, F1, one-key rate, recall and calibration on held-out cases, against baselines; curves."""
     from transcode.classify.evaluate import Corpus, case_folds, evaluate_corpus, plot_learning_curves
-    from transcode.classify.examples import load_annomi, load_gold_units
+    from transcode.classify.examples import load_annomi, load_gold_units, load_mts_dialog
     from transcode.codebook import load_codebook
     from transcode.embed import StaticEncoder, make_encoder
+    from transcode.errors import InputError
 
     check_output_folder(out)
     book = load_codebook(codebook)
     units = load_gold_units(gold, transcripts)
     unknown = sorted({d for u in units for d in u.domains} - set(book.domain_ids))
     if unknown:
-        from transcode.errors import InputError
-
         raise InputError(f"gold domains not in the codebook: {unknown}", str(gold))
     encoders: dict[str, object] = {"": make_encoder(model_name)}
     if fast:
         encoders["_fast"] = StaticEncoder()
-    jobs: list[tuple[Corpus, int | None, tuple[int, ...]]] = [
-        (
-            Corpus(gold.parent.parent.name if gold.parent.name == "gold" else gold.stem, book, units),
-            None,
-            DEMO_CURVE_SIZES,
-        )
-    ]
+    name = gold.parent.parent.name if gold.parent.name == "gold" else gold.stem
+    tuned = tuple(c.strip() for c in tuning_cases.split(",") if c.strip())
+    untuned = tuple(c for c in sorted({u.case for u in units}) if c not in tuned)
+    subsets = {f"{len(untuned)} cases not used for tuning ({', '.join(untuned)})": untuned} if tuned else {}
+    gold_corpus = Corpus(name, book, units, subsets)
+    jobs: list[tuple[Corpus, int | None, Corpus | None]] = [(gold_corpus, None, None)]
+    if protocol_proxy is not None:
+        from transcode.classify.protocol_proxy import build_proxy, load_proxy_spec
+
+        proxy = build_proxy(units, book, load_proxy_spec(protocol_proxy, book))
+        jobs.append((Corpus(f"{name}-protocol-proxy", book, proxy, subsets), None, gold_corpus))
     if annomi is not None:
-        for name, (annomi_book, annomi_units) in load_annomi(annomi).items():
-            jobs.append(
-                (Corpus(f"annomi-{name}", annomi_book, annomi_units), annomi_folds, ANNOMI_CURVE_SIZES)
-            )
+        for label, (annomi_book, annomi_units) in load_annomi(annomi).items():
+            jobs.append((Corpus(f"annomi-{label}", annomi_book, annomi_units), annomi_folds, None))
+    if mts_dialog is not None:
+        mts_book, mts_units = load_mts_dialog(mts_dialog)
+        jobs.append((Corpus("mts-dialog", mts_book, mts_units), mts_folds, None))
     reports = []
-    for corpus, n_folds, sizes in jobs:
-        steps = len(case_folds(corpus.units, n_folds)) * (2 if curves else 1)
-        with progress_bar(f"evaluate {corpus.name}", steps) as bar:
+    for corpus, n_folds, train_corpus in jobs:
+        folds = len(case_folds(corpus.units, n_folds, (train_corpus or corpus).units))
+        with progress_bar(f"evaluate {corpus.name}", folds * (2 if curves else 1)) as bar:
             report = evaluate_corpus(
                 corpus,
                 encoders,
                 n_folds=n_folds,
-                curve_sizes=sizes if curves else (),
+                train_corpus=train_corpus,
+                curve_sizes=CURVE_SIZES if curves else (),
                 setfit_shots=setfit_shots,
                 on_progress=bar.advance,
             )
         if curves:
             ensure_folder(out)
-            slug = corpus.name.split(" ")[0]
             report["learning_curve_png"] = str(
-                plot_learning_curves(report, out / f"learning-curve-{slug}.png")
+                plot_learning_curves(report, out / f"learning-curve-{corpus.name}.png")
             )
         reports.append(report)
     ensure_folder(out)
@@ -111,36 +135,31 @@ def evaluate(
         err_console.print(f"written: {out / 'evaluation.json'}", markup=False)
 
 
-def _print_report(report: dict) -> None:
-    table = Table(
-        title=f"{report['corpus']}: {report['n_units']} units, {report['n_cases']} cases, {report['folds']}"
-    )
+def _method_table(title: str, methods: dict) -> Table:
+    table = Table(title=title)
     table.add_column("method")
-    for name in SHOWN:
-        table.add_column(name.replace("_", " "), justify="right")
-    for method, m in report["methods"].items():
+    for header in HEADERS:
+        table.add_column(header, justify="right")
+    for method, m in methods.items():
         table.add_row(method, *(f"{m[name]:.3f}" for name in SHOWN))
-    err_console.print(table)
-    per_domain = Table(title="per-domain F1 (support)")
-    per_domain.add_column("domain")
-    methods = list(report["methods"])
-    for method in methods:
-        per_domain.add_column(method, justify="right")
-    per_domain.add_column("support", justify="right")
-    for domain in report["domains"]:
-        cells = [f"{report['methods'][m]['per_domain'][domain]['f1']:.3f}" for m in methods]
-        support = report["methods"][methods[0]]["per_domain"][domain]["support"]
-        per_domain.add_row(domain, *cells, str(support))
-    err_console.print(per_domain)
+    return table
+
+
+def _print_report(report: dict) -> None:
+    title = f"{report['corpus']}: {report['n_units']} units, {report['n_cases']} cases, {report['folds']}"
+    err_console.print(_method_table(title, report["methods"]))
+    for label, methods in report.get("subsets", {}).items():
+        err_console.print(_method_table(f"{report['corpus']}, {label}", methods))
     if "learning_curves" in report:
-        curve = Table(title="learning curves: micro-F1 vs confirmed training units")
-        curve.add_column("method")
-        sizes = report["learning_curves"]["sizes"]
-        for n in sizes:
-            curve.add_column(str(n), justify="right")
-        for method, points in report["learning_curves"]["curves"].items():
-            curve.add_row(method, *(f"{p['micro_f1']:.3f}" for p in points))
-        err_console.print(curve)
+        for measure, header in (("top1_accuracy", "top-1"), ("one_key_rate", "one-key rate")):
+            curve = Table(title=f"learning curves: {header} vs confirmed training units")
+            curve.add_column("method")
+            for n in report["learning_curves"]["sizes"]:
+                curve.add_column(str(n), justify="right")
+            for method, points in report["learning_curves"]["curves"].items():
+                cells = {p["n"]: f"{p[measure]:.3f}" for p in points}
+                curve.add_row(method, *(cells.get(n, "") for n in report["learning_curves"]["sizes"]))
+            err_console.print(curve)
         err_console.print(f"plot: {report['learning_curve_png']}", markup=False)
 
 

@@ -46,6 +46,13 @@ def precode(
     store: Annotated[
         bool, typer.Option("--store", help="Also load units and proposals into the store.")
     ] = False,
+    sequence: Annotated[
+        bool,
+        typer.Option(
+            "--sequence/--no-sequence",
+            help="Read each case's turns in order (a probe carries the domain); --no-sequence to compare.",
+        ),
+    ] = True,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -100,7 +107,14 @@ def precode(
             encoder = make_encoder(model_name, fast=fast)
         classifier = load_classifier(book, model, encoder=encoder)
         with progress_bar("de-identify + split + embed + propose", len(transcripts)) as bar:
-            run = precode(transcripts, classifier, known_names=known, client=client, on_case=bar.advance)
+            run = precode(
+                transcripts,
+                classifier,
+                known_names=known,
+                client=client,
+                sequence=sequence,
+                on_case=bar.advance,
+            )
         # The store's one transaction runs once the file is complete: both appear, or neither.
         loaded = target_store
         write_proposals(out, run.records, also=(lambda: save_run(loaded, book, run)) if loaded else None)

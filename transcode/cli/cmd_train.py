@@ -26,10 +26,6 @@ def train(
             "--transcripts", help="Folder of the gold cases' transcripts (default: the gold folder's parent)."
         ),
     ] = None,
-    target_recall: Annotated[
-        float,
-        typer.Option("--target-recall", min=0.05, max=1.0, help="Per-domain thresholds aim at this recall."),
-    ] = 0.7,
     fast: Annotated[
         bool, typer.Option("--fast", help="Use the static model2vec encoder (fast tier).")
     ] = False,
@@ -49,8 +45,7 @@ def train(
 ) -> None:
     """Train on consensus codes (--db, never one judge's codes) or on gold units (--gold)."""
     from transcode.classify.examples import consensus_examples, load_gold_units
-    from transcode.classify.persist import check_model_folder
-    from transcode.classify.trained import save_model
+    from transcode.classify.persist import check_model_folder, save_model
     from transcode.classify.trained import train as fit
     from transcode.codebook import load_codebook
     from transcode.embed import make_encoder
@@ -81,17 +76,18 @@ def train(
         raise InputError(f"confirmed codes use domains not in the codebook: {unknown}")
     encoder = make_encoder(model_name, fast=fast)
     err_console.print(f"training on {len(examples)} units from {source}", markup=False, highlight=False)
-    model = fit(examples, book, encoder, target_recall=target_recall, trained_on=source)
+    model = fit(examples, book, encoder, trained_on=source)
     if evaluate and len({e.case for e in examples}) >= 2:
         model.metrics = _cross_validated(examples, book, encoder)
     path = save_model(model, out)
+    assert model.learned is not None
     summary = {
         "out": str(path),
         "version": model.version,
         "n_train": model.n_train,
         "fit_seconds": round(model.fit_seconds, 3),
         "metrics": model.metrics,
-        "positives": dict(zip(book.domain_ids, model.positives.tolist(), strict=True)),
+        "positives": dict(zip([*book.domain_ids, "other"], model.learned.positives.tolist(), strict=True)),
     }
     if json_out:
         emit_json(summary)
@@ -108,17 +104,12 @@ def _cross_validated(examples, book, encoder) -> dict:
     from transcode.classify.evaluate import Corpus, evaluate_corpus
 
     report = evaluate_corpus(Corpus("training data", book, list(examples)), {"": encoder})
-    trained = report["methods"]["trained"]
-    return {
-        "evaluation": report["folds"],
-        "micro_f1": round(trained["micro_f1"], 4),
-        "macro_f1": round(trained["macro_f1"], 4),
-        "top1_accuracy": round(trained["top1_accuracy"], 4),
-        "precision": round(trained["precision"], 4),
-        "recall": round(trained["recall"], 4),
-        "zeroshot_micro_f1": round(report["methods"]["zeroshot"]["micro_f1"], 4),
-        "tfidf_lr_micro_f1": round(report["methods"]["tfidf_lr"]["micro_f1"], 4),
-    }
+    methods = report["methods"]
+    out: dict = {"evaluation": report["folds"]}
+    for method in ("trained_sequence", "trained", "zeroshot_sequence", "tfidf_lr"):
+        for measure in ("top1_accuracy", "one_key_rate", "micro_f1"):
+            out[f"{method}_{measure}"] = round(methods[method][measure], 4)
+    return out
 
 
 def register(app: typer.Typer) -> None:

@@ -64,21 +64,30 @@ class PrecodeRun:
         ]
 
 
-def classified(results: Iterable[CaseResult], classifier) -> Iterator[tuple[PreparedCase, list]]:
-    """Each case with its proposals, in the order given; the run's new vectors are cached at the end."""
+def classified(
+    results: Iterable[CaseResult], classifier, *, sequence: bool = True
+) -> Iterator[tuple[PreparedCase, list]]:
+    """Each case with its proposals, in the order given; the run's new vectors are cached at the end.
+
+    Each case is scored alone (``sequence``: with the sequence layer over its turns), so its
+    proposals never depend on the other cases of the run nor on where it was prepared."""
     fresh: dict[str, np.ndarray] = {}
     for result in results:
         vectors = reuse_earlier_vectors(result.case, result.vectors, fresh)
-        yield result.case, classify_case(classifier, result.case, vectors)
+        yield result.case, classify_case(classifier, result.case, vectors, sequence=sequence)
     save_fresh(classifier.encoder, fresh)
 
 
 def propose(
-    cases: Sequence[PreparedCase], classifier, *, on_progress: Callable[[int], None] | None = None
+    cases: Sequence[PreparedCase],
+    classifier,
+    *,
+    sequence: bool = True,
+    on_progress: Callable[[int], None] | None = None,
 ) -> Iterator[tuple[ThoughtUnit, UnitProposal]]:
     """Yield (unit, UnitProposal) for every unit of prepared cases, in transcript order."""
     here = (CaseResult(case, embed_case(classifier.encoder, case)) for case in cases)
-    for case, proposals in classified(here, classifier):
+    for case, proposals in classified(here, classifier, sequence=sequence):
         yield from zip(case.units, proposals, strict=True)
         if on_progress:
             on_progress(len(case.units))
@@ -90,10 +99,12 @@ def precode(
     *,
     known_names: Sequence[str] = (),
     client: Any = None,
+    sequence: bool = True,
     on_case: Callable[[int], None] | None = None,
 ) -> PrecodeRun:
     """De-identify, split, embed and propose for every transcript; on a cluster with a Dask ``client``.
 
+    ``sequence=False`` scores each unit without the sequence layer (``precode --no-sequence``).
     ``on_case`` is called as each case is done (on a cluster: as each worker finishes one).
     """
     if client is None:
@@ -109,7 +120,7 @@ def precode(
             on_case=on_case,
         )
     run = PrecodeRun()
-    for case, proposals in classified(results, classifier):
+    for case, proposals in classified(results, classifier, sequence=sequence):
         run.cases.append(case)
         for unit, proposal in zip(case.units, proposals, strict=True):
             run.records.append(contract_record(unit, proposal))

@@ -151,18 +151,11 @@ def save_fresh(encoder: Encoder, fresh: dict[str, np.ndarray]) -> None:
     encoder.remember(fresh)
 
 
-def classify_case(classifier, case: PreparedCase, vectors: CaseVectors) -> list:
-    """UnitProposals for one case's units from their vectors (zero-shot or trained)."""
-    from transcode.classify.zeroshot import proposals_from_scores
+def classify_case(classifier, case: PreparedCase, vectors: CaseVectors, *, sequence: bool = True) -> list:
+    """UnitProposals for one case's units from their vectors (any Proposer; the case alone decides)."""
+    from transcode.classify import CaseUnits
 
-    texts = [u.text for u in case.units]
-    questions = [u.question for u in case.units]
-    thresholds = getattr(classifier, "thresholds", None)
-    if thresholds is not None:
-        scores = classifier.score(texts, questions, vectors.as_tuple())
-    else:
-        scores = classifier.proba_from_vectors(*vectors.as_tuple())
-    return proposals_from_scores(scores, classifier.codebook.domain_ids, classifier.version, thresholds)
+    return classifier.propose(CaseUnits.of(case.units, vectors.as_tuple()), sequence=sequence)
 
 
 def contract_record(unit: ThoughtUnit, proposal) -> dict:
@@ -178,12 +171,12 @@ def contract_record(unit: ThoughtUnit, proposal) -> dict:
 
 
 def load_classifier(codebook: Codebook, model_path: str | Path | None = None, *, encoder=None):
-    """The zero-shot classifier, or a trained one saved by ``transcode train``."""
+    """The zero-shot proposer, or a trained one saved by ``transcode train``."""
     if model_path is not None:
-        from transcode.classify import trained
+        from transcode.classify.persist import load_model
 
-        return trained.load_model(model_path, codebook=codebook, encoder=encoder)
-    from transcode.classify.zeroshot import ZeroShotClassifier
+        return load_model(model_path, codebook=codebook, encoder=encoder)
+    from transcode.classify.proposer import zero_shot
     from transcode.embed import SentenceEncoder
 
-    return ZeroShotClassifier(codebook, encoder or SentenceEncoder())
+    return zero_shot(codebook, encoder or SentenceEncoder())
