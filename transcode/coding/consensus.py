@@ -30,16 +30,38 @@ class Disagreement:
     consensus: frozenset[str] | None
 
 
-def all_judge_codes(store: Store, *, cases: Collection[str]) -> dict[str, dict[str, frozenset[str]]]:
+def all_judge_codes(
+    store: Store, *, cases: Collection[str], as_coded_in: int | None = None
+) -> dict[str, dict[str, frozenset[str]]]:
     """Every judge's current codes in ``cases``: for agreement reports and the consensus step only.
 
-    The caller passes the cases the phase rules open (:func:`phases.reading_scope`,
-    :func:`phases.consensus_scope`), never a case still in independent coding.
+    The codes are those of the current codebook (earlier codes follow renames and merges; split
+    and retired ones drop out), or with ``as_coded_in`` the codes as given while that codebook
+    version was current, unmapped. The caller passes the cases the phase rules open
+    (:func:`phases.reading_scope`, :func:`phases.consensus_scope`), never one still independent.
     """
+    window = decision_window(store, as_coded_in) if as_coded_in is not None else None
     by_judge: dict[str, list] = defaultdict(list)
     for d in store.decision_log(roles=people.CODING_ROLES, cases=cases):
-        by_judge[d.judge].append((d.unit, d.domain, d.action))
-    return {name: current_codes(rows) for name, rows in by_judge.items()}
+        if window is None or window[0] < d.id <= window[1]:
+            by_judge[d.judge].append((d.unit, d.domain, d.action))
+    if window is not None:
+        return {name: current_codes(rows) for name, rows in by_judge.items()}
+    dmap = store.domain_map()
+    return {name: dmap.all_codes(current_codes(rows)) for name, rows in by_judge.items()}
+
+
+def decision_window(store: Store, version: int) -> tuple[int, float]:
+    """The decision ids made while codebook ``version`` was current: (after this id, up to that one)."""
+    versions = store.codebook_versions()
+    numbers = [v.version for v in versions]
+    if version not in numbers:
+        raise InputError(f"no codebook version {version}: the store has {', '.join(map(str, numbers))}")
+    index = numbers.index(version)
+    start = (versions[index].changes or {}).get("after_decision", 0)
+    later = [(v.changes or {}).get("after_decision") for v in versions[index + 1 :]]
+    ends = [end for end in later if end is not None]
+    return start, (ends[0] if ends else float("inf"))
 
 
 def disagreements(store: Store, *, cases: Collection[str]) -> list[Disagreement]:
@@ -109,13 +131,16 @@ def consensus_notes(store: Store) -> dict[str, str]:
     return {key: note for key, note in rows if note is not None}
 
 
-def ratings_records(store: Store, *, cases: Collection[str]) -> list[tuple[str, str, str | None]]:
-    """Every judge's current codes in ``cases`` as ``(unit, judge, code)`` records for agreement.
+def ratings_records(
+    store: Store, *, cases: Collection[str], as_coded_in: int | None = None
+) -> list[tuple[str, str, str | None]]:
+    """Every judge's current codes in ``cases`` as ``(unit, judge, code)`` records for agreement
+    (mapped to the current codebook, or ``as_coded_in`` that version: :func:`all_judge_codes`).
 
     "other" becomes a record with no code (rated, no domain); emptied units are left out.
     """
     out: list[tuple[str, str, str | None]] = []
-    for name, codes in sorted(all_judge_codes(store, cases=cases).items()):
+    for name, codes in sorted(all_judge_codes(store, cases=cases, as_coded_in=as_coded_in).items()):
         for key, given in sorted(codes.items()):
             if not is_coded(given):
                 continue

@@ -99,8 +99,10 @@ def _coding_over(case: str, phase: str) -> PhaseError:
 
 
 def judge_codes(store: Store, judge: str) -> dict[str, frozenset[str]]:
-    """The judge's own current codes per unit (``{"other"}`` for no domain). Only this judge's."""
-    return current_codes((d.unit, d.domain, d.action) for d in store.decision_log(judge))
+    """The judge's own current codes per unit (``{"other"}`` for no domain), in the current codebook
+    (codes given under an earlier version follow its renames and merges). Only this judge's."""
+    codes = current_codes((d.unit, d.domain, d.action) for d in store.decision_log(judge))
+    return store.domain_map().all_codes(codes)
 
 
 def add_note(store: Store, judge: str, unit_key: str, note: str) -> int:
