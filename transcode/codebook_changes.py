@@ -161,11 +161,7 @@ def diff(
     removed = tuple(d for d in old.domain_ids if d not in new_ids)
     covered = {s for op in operations for s in op.sources}
     renamed = tuple(
-        (a, b)
-        for a in removed
-        if a not in covered
-        for b in added
-        if _looks_alike(old, new, a, b)
+        (a, b) for a in removed if a not in covered for b in added if _looks_alike(old, new, a, b)
     )
     changed = tuple(d for d in old.domain_ids if d in new_ids and old.domain(d) != new.domain(d))
     orphaned = {
@@ -197,8 +193,10 @@ def check_operations(
                     f"{', '.join(old.domain_ids)}"
                 )
             if source in seen:
-                raise InputError(f"domain {source!r} is named by two operations: {seen[source].describe()} "
-                                 f"and {op.describe()}")
+                raise InputError(
+                    f"domain {source!r} is named by two operations: {seen[source].describe()} "
+                    f"and {op.describe()}"
+                )
             seen[source] = op
     renames = {op.sources[0]: op.targets[0] for op in operations if op.kind == RENAME}
     for start in renames:

@@ -41,7 +41,11 @@ CODES = [
     ("A", "02-0006", ["consequences"]),
     ("B", "02-0006", ["consequences"]),
 ]
-CONSENSUS = {"02-0003": ["supervision"], "02-0004": ["supervision", "therapist_learning"], "02-0006": ["consequences"]}
+CONSENSUS = {
+    "02-0003": ["supervision"],
+    "02-0004": ["supervision", "therapist_learning"],
+    "02-0006": ["consequences"],
+}
 
 
 @pytest.fixture()
@@ -109,7 +113,9 @@ def test_merge_moves_consensus_proposals_and_keeps_one_code_per_unit(store):
     moved = applied.operations[0]["moved"]
     assert moved["judge_codes"] == 5 and moved["consensus_codes"] == 3
     proposals = load_proposals(store)
-    assert not any(d in ("supervision", "therapist_learning") for p in proposals.values() for d, _ in p.scores)
+    assert not any(
+        d in ("supervision", "therapist_learning") for p in proposals.values() for d, _ in p.scores
+    )
     assert any(d == "learning" for p in proposals.values() for d, _ in p.scores)
 
 
@@ -178,7 +184,9 @@ def nothing_changed(store, before) -> None:
 def test_an_apply_that_would_orphan_codes_is_refused_naming_them(store):
     before = counts(store)
     new = changed(demo_book(), drop=("client_context", "rupture_markers"))
-    with pytest.raises(StoreError, match=r"orphan codes: 'client_context' holds 2 judge codes.*'rupture_markers'"):
+    with pytest.raises(
+        StoreError, match=r"orphan codes: 'client_context' holds 2 judge codes.*'rupture_markers'"
+    ):
         codebook_ops.apply(store, new, [], LEAD)
     nothing_changed(store, before)
     result = codebook_ops.plan(store, new)
@@ -224,7 +232,9 @@ def write(tmp_path, codebook) -> str:
         ),
     ],
 )
-def test_bad_applies_are_one_line_exit_2_and_change_nothing(store, tmp_path, capsys, new_book, options, message):
+def test_bad_applies_are_one_line_exit_2_and_change_nothing(
+    store, tmp_path, capsys, new_book, options, message
+):
     before = counts(store)
     path = write(tmp_path, changed(demo_book(), **new_book))
     url = store.engine.url.render_as_string(hide_password=False)
@@ -243,7 +253,9 @@ def test_the_cli_shows_diffs_and_applies(store, tmp_path, capsys):
     assert result["removed"] == ["client_context"] and result["added"] == ["context"]
     assert result["renamed"] == [{"from": "client_context", "to": "context"}]  # same name: a likely rename
     assert result["orphaned"] == {"client_context": {"judge_codes": 2, "proposals": 12}}
-    assert run(["codebook", "apply", path, "--by", LEAD, "--rename", "client_context=context", "--db", url]) == 0
+    assert (
+        run(["codebook", "apply", path, "--by", LEAD, "--rename", "client_context=context", "--db", url]) == 0
+    )
     assert "codebook v2: rename client_context -> context (2 judge codes" in capsys.readouterr().err
     assert run(["codebook", "show", "--db", url, "--json"]) == 0
     view = json.loads(capsys.readouterr().out)

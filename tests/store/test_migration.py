@@ -119,7 +119,9 @@ def test_an_existing_study_enters_the_phases(db_url):
         if store.engine.url.get_backend_name() == "postgresql":
             with store.engine.connect() as connection:
                 installed = security.policies_installed(connection)
-            assert installed == {(table, name) for table, name, *_ in (*security.POLICIES, *security.LATER_POLICIES)}
+            assert installed == {
+                (table, name) for table, name, *_ in (*security.POLICIES, *security.LATER_POLICIES)
+            }
 
         # and the study goes on under the new rules
         store.add_judge("L", "lead")

@@ -32,14 +32,16 @@ codebook_app = typer.Typer(
 FileArgument = Annotated[Path, typer.Argument(help="The new codebook (YAML, docs/formats.md section 2).")]
 RenameOption = Annotated[list[str] | None, typer.Option("--rename", help="OLD=NEW: a domain's new id.")]
 MergeOption = Annotated[
-    list[str] | None, typer.Option("--merge", help="A,B=C: two or more domains become one (C new, or one of them).")
+    list[str] | None,
+    typer.Option("--merge", help="A,B=C: two or more domains become one (C new, or one of them)."),
 ]
 SplitOption = Annotated[
     list[str] | None,
     typer.Option("--split", help="A=B,C: A becomes B and C; its units are queued for recoding."),
 ]
 RetireOption = Annotated[
-    list[str] | None, typer.Option("--retire", help="A: its codes stay in history, no longer counted or shown.")
+    list[str] | None,
+    typer.Option("--retire", help="A: its codes stay in history, no longer counted or shown."),
 ]
 
 
@@ -85,7 +87,9 @@ def show_command(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
         ops = "; ".join(f"{o['op']} {','.join(o['from'])}" + (f" -> {','.join(o['to'])}" if o["to"] else "")
                         for o in entry["operations"])  # fmt: skip
         by = f" by {entry['by']}" if entry["by"] else ""
-        out_console.print(f"v{entry['version']} {entry['time'][:19]}{by}: {ops or 'given whole'}", markup=False)
+        out_console.print(
+            f"v{entry['version']} {entry['time'][:19]}{by}: {ops or 'given whole'}", markup=False
+        )
 
 
 @codebook_app.command("diff")

@@ -324,9 +324,7 @@ def _apply_one(
     sources = list(op.sources)
     target = op.targets[0] if op.targets else None
     moved: Counter = Counter()
-    moved["judge_codes"] = sum(
-        1 for codes in judged.values() for domain in codes if domain in op.sources
-    )
+    moved["judge_codes"] = sum(1 for codes in judged.values() for domain in codes if domain in op.sources)
     consensus_units = s.execute(
         select(ConsensusCode.id, ConsensusCode.unit_id, ConsensusCode.domain).where(
             ConsensusCode.domain.in_(sources)
@@ -338,9 +336,7 @@ def _apply_one(
         _move_rows(s, ConsensusCode, sources, target)
         _move_rows(s, Proposal, sources, target)
     else:
-        moved["proposals"] = s.execute(
-            delete(Proposal).where(Proposal.domain.in_(sources))
-        ).rowcount or 0  # type: ignore[attr-defined]
+        moved["proposals"] = s.execute(delete(Proposal).where(Proposal.domain.in_(sources))).rowcount or 0  # type: ignore[attr-defined]
         s.execute(delete(ConsensusCode).where(ConsensusCode.domain.in_(sources)))
     if op.kind == SPLIT:
         recode = [
@@ -367,7 +363,9 @@ def _apply_one(
     return dict(moved)
 
 
-def _move_rows(s: Session, table: type[ConsensusCode] | type[Proposal], sources: list[str], target: str) -> int:
+def _move_rows(
+    s: Session, table: type[ConsensusCode] | type[Proposal], sources: list[str], target: str
+) -> int:
     """Give ``sources``' rows to ``target``; a unit that already holds ``target`` keeps one row."""
     rows = s.scalars(select(table).where(table.domain.in_([*sources, target])).order_by(table.id)).all()
     kept: set[int] = set()
@@ -395,11 +393,15 @@ def _move_categories(s: Session, sources: list[str], target: str) -> int:
     existing = {
         c.name.casefold(): c
         for c in s.scalars(
-            select(Category).where(Category.domain == target, Category.parent_id.is_(None)).order_by(Category.id)
+            select(Category)
+            .where(Category.domain == target, Category.parent_id.is_(None))
+            .order_by(Category.id)
         )
     }
     moved = 0
-    for category in s.scalars(select(Category).where(Category.domain.in_(sources)).order_by(Category.id)).all():
+    for category in s.scalars(
+        select(Category).where(Category.domain.in_(sources)).order_by(Category.id)
+    ).all():
         moved += 1
         twin = existing.get(category.name.casefold()) if category.parent_id is None else None
         if twin is None:
@@ -411,7 +413,9 @@ def _move_categories(s: Session, sources: list[str], target: str) -> int:
         taken = set(
             s.scalars(select(CoreIdeaCategory.core_idea_id).where(CoreIdeaCategory.category_id == twin.id))
         )
-        for link in s.scalars(select(CoreIdeaCategory).where(CoreIdeaCategory.category_id == category.id)).all():
+        for link in s.scalars(
+            select(CoreIdeaCategory).where(CoreIdeaCategory.category_id == category.id)
+        ).all():
             if link.core_idea_id in taken:
                 s.delete(link)
             else:

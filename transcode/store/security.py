@@ -71,8 +71,8 @@ LATER_POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
         "codebook_recode",
         "transcode_read_own_or_opened",
         "SELECT",
-        "judge_id IN {own} OR EXISTS (SELECT 1 FROM thought_unit u JOIN case_ c ON c.id = u.case_id "
-        "WHERE u.id = codebook_recode.unit_id AND c.phase <> 'independent')".format(own=_OWN_JUDGE),
+        f"judge_id IN {_OWN_JUDGE} OR EXISTS (SELECT 1 FROM thought_unit u JOIN case_ c ON c.id = u.case_id "
+        "WHERE u.id = codebook_recode.unit_id AND c.phase <> 'independent')",
         None,
     ),
 )
