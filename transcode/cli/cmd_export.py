@@ -126,10 +126,9 @@ def import_qdpx(
     content = refi.load_qdpx(file, roles=roles)
     with progress_bar("de-identify", len(content.foreign_cases), quiet=json_out) as bar:
         refi.deidentify_content(content, known, on_progress=bar.advance)
+    reason = f"imported from {file.name}: cases with consensus codes"
     summary, shown = write_new_store(
-        db,
-        content.snapshot,
-        then=lambda store: phases.enter_phases(store, f"imported from {file.name}: cases with consensus codes"),
+        db, content.snapshot, then=lambda store: phases.enter_phases(store, reason)
     )
     if json_out:
         emit_json({"db": shown, **summary, "warnings": content.warnings})
