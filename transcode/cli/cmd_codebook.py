@@ -78,7 +78,8 @@ def show_command(db: DbOption = DEFAULT_DB, as_json: JsonOption = False):
     out_console.print(table)
     if view.blind_cases:
         out_console.print(
-            f"judges' codes in the {view.blind_cases} case(s) still in independent coding are not counted here",
+            f"judges' codes in the {view.blind_cases} case(s) still in independent coding "
+            "are not counted here",
             markup=False,
         )
     for domain, n in view.recode.items():

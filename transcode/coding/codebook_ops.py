@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -301,15 +302,16 @@ def apply(store: Store, new: Codebook, operations: Sequence[Operation], by: str)
                 changes=changes,
             )
         )
+        added = [d for d in result.added if not any(d in o.targets for o in operations)]
         details = {
             "from_version": version,
             "to_version": version + 1,
             "operations": done,
-            "added": [d for d in result.added if not any(d in o.targets for o in operations)],
+            "added": added,
             "removed": list(result.removed),
         }
         store._event(s, project_id, "codebook", lead_id, None, details)
-    return Applied(version + 1, tuple(done), tuple(details["added"]), result.removed)
+    return Applied(version + 1, tuple(done), tuple(added), result.removed)
 
 
 def _apply_one(
@@ -367,7 +369,9 @@ def _move_rows(
     s: Session, table: type[ConsensusCode] | type[Proposal], sources: list[str], target: str
 ) -> int:
     """Give ``sources``' rows to ``target``; a unit that already holds ``target`` keeps one row."""
-    rows = s.scalars(select(table).where(table.domain.in_([*sources, target])).order_by(table.id)).all()
+    rows: Sequence[Any] = s.scalars(
+        select(table).where(table.domain.in_([*sources, target])).order_by(table.id)
+    ).all()
     kept: set[int] = set()
     moved = 0
     for row in rows:

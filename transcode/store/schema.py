@@ -71,7 +71,7 @@ class CodebookVersion(Base):
 class CodebookRecode(Base):
     """A unit to code again after its domain was split: a judge's (``judge_id``) or the team's
     consensus (``judge_id`` NULL). It stays pending until that judge decides on the unit again
-    (a decision id above ``after_id``), or the team records its consensus (a consensus recorded after the version).
+    (a decision id above ``after_id``), or the team records the unit's consensus after the version.
     """
 
     __tablename__ = "codebook_recode"
