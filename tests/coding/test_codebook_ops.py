@@ -261,3 +261,22 @@ def test_the_cli_shows_diffs_and_applies(store, tmp_path, capsys):
     view = json.loads(capsys.readouterr().out)
     assert view["version"] == 2 and view["domains"][0]["id"] == "context"
     assert view["history"][1]["by"] == LEAD
+
+
+def test_agree_says_which_codes_it_compares_across_a_merge(store, capsys, tmp_path):
+    new = changed(demo_book(), drop=("supervision", "therapist_learning"), add=[("learning", "Learning")])
+    codebook_ops.apply(store, new, parse_operations(merges=["supervision,therapist_learning=learning"]), LEAD)
+    url = store.engine.url.render_as_string(hide_password=False)
+    reports = {}
+    for version in (None, 1):
+        report = tmp_path / f"agreement_{version}.html"
+        args = ["agree", "--db", url, "--json", "--resamples", "0", "--report", str(report)]
+        assert run(args + (["--codebook-version", str(version)] if version else [])) == 0
+        reports[version] = json.loads(capsys.readouterr().out)
+    assert reports[None]["codes"]["mapped"] and reports[None]["codes"]["codebook_version"] == 2
+    assert reports[1]["codes"] == {"codebook_version": 1, "mapped": False, "note": reports[1]["codes"]["note"]}
+    assert "codes as given under codebook v1 (not mapped)" in (tmp_path / "agreement_1.html").read_text()
+    assert "codes mapped to codebook v2" in (tmp_path / "agreement_None.html").read_text()
+    mapped, as_coded = (reports[v]["overall"]["percent_agreement"] for v in (None, 1))
+    # 02-0003 (supervision vs therapist_learning) disagrees as coded and agrees once merged
+    assert mapped > as_coded
