@@ -274,7 +274,7 @@ def test_agree_says_which_codes_it_compares_across_a_merge(store, capsys, tmp_pa
         assert run(args + (["--codebook-version", str(version)] if version else [])) == 0
         reports[version] = json.loads(capsys.readouterr().out)
     assert reports[None]["codes"]["mapped"] and reports[None]["codes"]["codebook_version"] == 2
-    assert reports[1]["codes"] == {"codebook_version": 1, "mapped": False, "note": reports[1]["codes"]["note"]}
+    assert reports[1]["codes"]["codebook_version"] == 1 and not reports[1]["codes"]["mapped"]
     assert "codes as given under codebook v1 (not mapped)" in (tmp_path / "agreement_1.html").read_text()
     assert "codes mapped to codebook v2" in (tmp_path / "agreement_None.html").read_text()
     mapped, as_coded = (reports[v]["overall"]["percent_agreement"] for v in (None, 1))

@@ -202,6 +202,7 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None, version: 
 def _which_codes(store, version: int | None) -> dict:
     """Which codes the report compares: as given under one codebook version, or mapped to the current."""
     current = store.codebook_version()
+    note: str | None
     if version is not None:
         note = f"codes as given under codebook v{version} (not mapped)"
         return {"codebook_version": version, "mapped": False, "note": note}

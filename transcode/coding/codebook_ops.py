@@ -202,6 +202,20 @@ def pending_recodes(store: Store, judge: str | None = None, *, team: bool = Fals
     ]
 
 
+def proposals_stale(store: Store) -> bool:
+    """Whether the stored proposals come from a model of an older codebook than the current one
+    (made before the latest ``codebook apply``): the coding room retrains then."""
+    with store.session() as s:
+        latest = s.execute(
+            select(CodebookVersion.created_at, CodebookVersion.changes).order_by(
+                CodebookVersion.version.desc()
+            )
+        ).first()
+        if latest is None or not latest.changes:
+            return False
+        return s.scalar(select(exists().where(Proposal.created_at < latest.created_at))) or False
+
+
 def show(store: Store) -> CodebookView:
     """The current version, per domain the judges' codes (cases past independent) and the team's."""
     book, version = _current(store)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from transcode.codebook import Codebook
 from transcode.coding import people, suggestions
+from transcode.coding.codebook_ops import Recode, pending_recodes
 from transcode.coding.codes import (
     OTHER,
     Acceptance,
@@ -218,6 +219,8 @@ class CodingSession:
         if not self.queue:
             raise StoreError("the cases to code hold no thought units; import their transcripts first")
         self.codes: dict[str, frozenset[str]] = judge_codes(store, judge)
+        #: This judge's units to code again after a split (settled by their next decision there).
+        self.recode: dict[str, Recode] = {r.unit: r for r in pending_recodes(store, judge)}
         self.notes: dict[str, list[str]] = judge_notes(store, judge)
         self._undo: list[_UndoStep] = []
         self._revealed: set[str] = set()
@@ -278,7 +281,8 @@ class CodingSession:
         n = len(self.queue)
         for step in range(n):
             i = (start + step) % n
-            if not is_coded(self.codes.get(self.queue[i].key)):
+            key = self.queue[i].key
+            if not is_coded(self.codes.get(key)) or key in self.recode:
                 return i
         return None
 
@@ -328,6 +332,7 @@ class CodingSession:
         before = self.codes.get(key, frozenset())
         shown = self.suggestions_visible(key)
         ids = record_decisions(self.store, self.judge, key, decisions, suggestions_shown=shown)
+        self.recode.pop(key, None)
         after = fold(before, decisions)
         self.codes[key] = after
         if is_coded(after) != is_coded(before):
