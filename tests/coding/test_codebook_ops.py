@@ -22,7 +22,7 @@ from transcode.codebook import parse_codebook
 from transcode.codebook_changes import parse_operations
 from transcode.coding import codebook_ops
 from transcode.coding.codes import Decision
-from transcode.coding.consensus import all_judge_codes, ratings_records
+from transcode.coding.consensus import ConsensusSession, all_judge_codes, ratings_records
 from transcode.coding.independent import judge_codes, record_decisions
 from transcode.coding.queue import load_proposals
 from transcode.errors import InputError, StoreError
@@ -152,7 +152,13 @@ def test_split_queues_the_units_for_the_judge_who_coded_them_and_for_the_team(st
     record_decisions(store, "A", "01-0004", [Decision("trigger_outside", "added")])
     assert codebook_ops.pending_recodes(store, "A") == []
     assert [r.unit for r in codebook_ops.pending_recodes(store, "B")] == ["01-0004"]
-    store.set_consensus("02-0006", ["after"], recorded_by=LEAD)
+    # the consensus view offers it (the judges agreed on consequences: no disagreement otherwise)
+    session = ConsensusSession(store, store.codebook(), LEAD)
+    [recode] = [d for d in session.items if d.recode is not None]
+    assert recode.item.key == "02-0006" and recode.consensus is None
+    session.index = session.items.index(recode)
+    session.toggle(new.domain_ids.index("after") + 1)
+    assert store.consensus()["02-0006"] == {"after"}
     assert codebook_ops.pending_recodes(store, team=True) == []
 
 

@@ -74,3 +74,29 @@ async def test_a_room_opened_after_the_split_goes_to_the_recode_first(store):
         assert app.main.session.current.key == "01-0002"
         assert "recode" in screen_text(app)
         assert not app.check_codebook()
+
+
+@pytest.mark.slow
+async def test_a_room_opened_on_proposals_of_an_older_codebook_retrains(store, tmp_path):
+    from tests.support.stores import suggested_codes
+    from transcode.coding.queue import coding_queue, load_proposals
+    from transcode.embed import make_encoder
+
+    agreed = suggested_codes()
+    for item in coding_queue(store)[:10]:
+        store.set_consensus(item.key, agreed[item.key] - {"other"}, "B")
+    assert not codebook_ops.proposals_stale(store)
+    split_antecedents(store)
+    assert codebook_ops.proposals_stale(store)  # made by a model that knew antecedents
+    app = TranscodeApp(
+        store,
+        judge="A",
+        use_model=True,
+        encoder_factory=lambda: make_encoder(cache_path=tmp_path / "embeddings.sqlite"),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.last_retrain is not None and app.last_retrain.n_proposals == 12
+    assert not codebook_ops.proposals_stale(store)
+    domains = {d for p in load_proposals(store).values() for d, _ in p.scores}
+    assert {"in_session", "outside"} <= domains and "antecedents" not in domains

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from transcode.codebook import Codebook
 from transcode.coding import people, phases
+from transcode.coding.codebook_ops import Recode, pending_recodes
 from transcode.coding.codes import OTHER, current_codes, is_coded
 from transcode.coding.queue import QueueItem, coding_queue
 from transcode.errors import InputError, PhaseError, StoreError
@@ -28,6 +29,8 @@ class Disagreement:
     item: QueueItem
     by_judge: dict[str, frozenset[str]]
     consensus: frozenset[str] | None
+    #: The unit's consensus code was split (``transcode codebook apply --split``): code it again.
+    recode: Recode | None = None
 
 
 def all_judge_codes(
@@ -65,17 +68,25 @@ def decision_window(store: Store, version: int) -> tuple[int, float]:
 
 
 def disagreements(store: Store, *, cases: Collection[str]) -> list[Disagreement]:
-    """Units that two or more judges coded differently, in transcript order, with any consensus."""
+    """Units that two or more judges coded differently, in transcript order, with any consensus;
+    and units whose consensus code was split, to record again (their consensus shown as open)."""
     by_unit: dict[str, dict[str, frozenset[str]]] = defaultdict(dict)
     for name, codes in all_judge_codes(store, cases=cases).items():
         for key, given in codes.items():
             if is_coded(given):
                 by_unit[key][name] = given
     consensus = store.consensus()
+    recode = {r.unit: r for r in pending_recodes(store, team=True) if r.case in cases}
     return [
-        Disagreement(item, dict(sorted(by_unit[item.key].items())), consensus.get(item.key))
+        Disagreement(
+            item,
+            dict(sorted(by_unit.get(item.key, {}).items())),
+            None if item.key in recode else consensus.get(item.key),
+            recode.get(item.key),
+        )
         for item in coding_queue(store, cases=cases)
-        if len(by_unit.get(item.key, {})) >= 2 and len(set(by_unit[item.key].values())) > 1
+        if item.key in recode
+        or (len(by_unit.get(item.key, {})) >= 2 and len(set(by_unit[item.key].values())) > 1)
     ]
 
 
@@ -197,7 +208,7 @@ class ConsensusSession:
             return frozenset()
         if current.item.key in self.consensus:
             return self.consensus[current.item.key]
-        return frozenset.intersection(*current.by_judge.values())
+        return frozenset.intersection(*current.by_judge.values()) if current.by_judge else frozenset()
 
     def is_recorded(self) -> bool:
         return self.current is not None and self.current.item.key in self.consensus
