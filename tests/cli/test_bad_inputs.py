@@ -374,7 +374,7 @@ ROWS: list[tuple[str, list[str], str]] = [
     # -- the store's limits --------------------------------------------------------------------
     (
         "judge name over 100 characters",
-        ["categories", "add", "--domain", "repair", "--name", "x", "--judge", "j" * 101, "--db", "{db}"],
+        ["judges", "add", "j" * 101, "--role", "judge", "--db", "{db}"],
         "at most 100 characters",
     ),
     (
@@ -439,6 +439,7 @@ def template_store(tmp_path_factory) -> Path:
     files = HostileFiles(folder)
     path = folder / "store.db"
     assert run(["init", "--db", f"sqlite:///{path}", "--codebook", files["good_codebook"]]) == 0
+    assert run(["judges", "add", "ana", "--role", "judge", "--db", f"sqlite:///{path}"]) == 0
     return path
 
 

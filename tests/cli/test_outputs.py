@@ -232,7 +232,8 @@ def test_names_with_markup_are_shown_as_text(tmp_path, capsys):
 
 @pytest.mark.anyio
 async def test_the_coding_room_shows_markup_in_names_as_text(tmp_path):
-    from tests.support.stores import build_store
+    from tests.support.stores import LEAD, build_store
+    from transcode.coding import people
     from transcode.tui.app import TranscodeApp
 
     store = build_store(f"sqlite:///{tmp_path / 'store.db'}")
@@ -240,6 +241,8 @@ async def test_the_coding_room_shows_markup_in_names_as_text(tmp_path):
     turns = (Turn("interviewer", "I", "[/]?", 1), Turn("participant", "P", text, 2))
     unit = ThoughtUnit("[/]", 1, 2, 0, len(text), text, "[/]?")
     store.import_cases([(Transcript("[/]", turns, source="x.txt"), [unit])])
+    people.add_person(store, "[/]judge", "judge")
+    people.assign(store, ["[/]judge"], ["[/]"], LEAD)
     app = TranscodeApp(store, judge="[/]judge", case="[/]", use_model=False)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)

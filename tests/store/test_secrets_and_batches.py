@@ -153,6 +153,7 @@ def test_a_new_sqlite_store_and_its_wal_are_private(tmp_path):
 
 def test_a_store_holds_no_over_long_names(db_url, capsys):
     assert run(["init", "--db", db_url, "--codebook", str(DEMO / "codebook.yaml")]) == 0
+    assert run(["judges", "add", "ana", "--role", "judge", "--db", db_url]) == 0
     capsys.readouterr()
     name = "x" * 400  # the category name column holds 300: PostgreSQL refuses it (DataError)
     args = ["categories", "add", "--domain", "repair_actions", "--name", name, "--judge", "ana"]
