@@ -120,6 +120,10 @@ class DomainMap:
         return {unit: self.codes(given) for unit, given in by_unit.items()}
 
 
+#: What a domain holds that is not a person's code: a removed domain's proposals are dropped, not orphaned.
+NOT_CODES = ("proposals",)
+
+
 @dataclass(frozen=True)
 class CodebookDiff:
     """What a new codebook changes against the current one, and what holds codes in it."""
@@ -128,7 +132,8 @@ class CodebookDiff:
     removed: tuple[str, ...]
     renamed: tuple[tuple[str, str], ...]
     changed: tuple[str, ...]
-    #: Removed ids still holding codes that no operation covers: {id: {kind of code: count}}.
+    #: Removed ids still holding codes (judges', consensus, core ideas, categories) that no
+    #: operation covers: {id: {kind of code: count}}.
     orphaned: Mapping[str, Mapping[str, int]]
 
     def as_dict(self) -> dict:
@@ -165,9 +170,11 @@ def diff(
     )
     changed = tuple(d for d in old.domain_ids if d in new_ids and old.domain(d) != new.domain(d))
     orphaned = {
-        d: {k: n for k, n in holdings.get(d, {}).items() if n}
+        d: held
         for d in removed
-        if d not in covered and any(holdings.get(d, {}).values())
+        if d not in covered
+        for held in [{k: n for k, n in holdings.get(d, {}).items() if n and k not in NOT_CODES}]
+        if held
     }
     return CodebookDiff(added, removed, renamed, changed, orphaned)
 

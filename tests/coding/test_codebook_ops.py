@@ -258,7 +258,7 @@ def test_the_cli_shows_diffs_and_applies(store, tmp_path, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["removed"] == ["client_context"] and result["added"] == ["context"]
     assert result["renamed"] == [{"from": "client_context", "to": "context"}]  # same name: a likely rename
-    assert result["orphaned"] == {"client_context": {"judge_codes": 2, "proposals": 12}}
+    assert result["orphaned"] == {"client_context": {"judge_codes": 2}}  # proposals are not codes
     assert (
         run(["codebook", "apply", path, "--by", LEAD, "--rename", "client_context=context", "--db", url]) == 0
     )
@@ -286,3 +286,23 @@ def test_agree_says_which_codes_it_compares_across_a_merge(store, capsys, tmp_pa
     mapped, as_coded = (reports[v]["overall"]["percent_agreement"] for v in (None, 1))
     # 02-0003 (supervision vs therapist_learning) disagrees as coded and agrees once merged
     assert mapped > as_coded
+
+
+def test_init_stores_a_codebook_that_orphans_nothing_as_a_new_version(store, tmp_path, capsys):
+    before = counts(store)
+    book = demo_book()
+    book["domains"] = [d for d in book["domains"] if d["id"] != "repair_actions"]  # nobody coded it
+    book["domains"].append({"id": "humour", "name": "Humour"})
+    path = tmp_path / "new.yaml"
+    path.write_text(yaml.safe_dump(book), encoding="utf-8")
+    url = store.engine.url.render_as_string(hide_password=False)
+    assert run(["init", "--db", url, "--codebook", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["codebook_version"] == 2
+    assert counts(store) == {**before, "version": 2}
+    [event] = store.events(kind="codebook")
+    assert event.details["added"] == ["humour"] and event.details["removed"] == ["repair_actions"]
+    proposals = load_proposals(store)
+    assert not any(d == "repair_actions" for p in proposals.values() for d, _ in p.scores)
+    assert codebook_ops.proposals_stale(store)  # the model does not know humour yet
+    assert run(["init", "--db", url, "--codebook", str(path)]) == 0  # the same again: no new version
+    assert store.codebook_version() == 2

@@ -305,6 +305,8 @@ def apply(store: Store, new: Codebook, operations: Sequence[Operation], by: str)
         for op in operations:
             moved = _apply_one(s, op, judged, unit_case, independent, version + 1, after_decision)
             done.append({**op.as_dict(), "moved": moved})
+        covered = {source for op in operations for source in op.sources}
+        _drop_proposals(s, [d for d in result.removed if d not in covered])
         changes = {"operations": done, "after_decision": after_decision, "by": by}
         s.add(
             CodebookVersion(
@@ -400,6 +402,12 @@ def _move_rows(
     return moved
 
 
+def _drop_proposals(s: Session, domains: Sequence[str]) -> None:
+    """Proposals of domains that left the codebook holding no code (the model is retrained)."""
+    if domains:
+        s.execute(delete(Proposal).where(Proposal.domain.in_(list(domains))))
+
+
 def _count_update(s: Session, table: type[CoreIdea], sources: list[str], target: str) -> int:
     result = s.execute(update(table).where(table.domain.in_(sources)).values(domain=target))
     return result.rowcount or 0  # type: ignore[attr-defined]
@@ -462,17 +470,18 @@ def store_initial_or_compatible(store: Store, new: Codebook) -> int:
             f"the new codebook drops {named}, which hold codes; change it with "
             "`transcode codebook apply FILE --by LEAD` and --rename, --merge, --split or --retire"
         )
-    new_version = store.save_codebook(new)
-    store.add_event(
-        "codebook",
-        None,
-        {
+    with store.sessions.begin() as s:
+        after_decision = s.scalar(select(func.max(CodeDecision.id))) or 0
+        changes = {"operations": [], "after_decision": after_decision, "by": None, "via": "init"}
+        new_version = store._save_codebook(s, new, changes)
+        _drop_proposals(s, list(result.removed))
+        details = {
             "from_version": version,
             "to_version": new_version,
             "operations": [],
             "added": list(result.added),
             "removed": list(result.removed),
             "via": "init",
-        },
-    )
+        }
+        store._event(s, store.project_id(s), "codebook", None, None, details)
     return new_version

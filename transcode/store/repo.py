@@ -302,7 +302,7 @@ class Store:
         with self.sessions.begin() as s:
             return self._save_codebook(s, codebook)
 
-    def _save_codebook(self, s: Session, codebook: Codebook) -> int:
+    def _save_codebook(self, s: Session, codebook: Codebook, changes: dict | None = None) -> int:
         project_id = self.project_id(s)
         latest = s.scalars(
             select(CodebookVersion)
@@ -319,6 +319,7 @@ class Store:
                 name=codebook.name,
                 fingerprint=codebook.fingerprint(),
                 body=codebook.to_dict(),
+                changes=changes,
             )
         )
         return version
