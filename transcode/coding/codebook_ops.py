@@ -472,7 +472,7 @@ def store_initial_or_compatible(store: Store, new: Codebook) -> int:
         )
     with store.sessions.begin() as s:
         after_decision = s.scalar(select(func.max(CodeDecision.id))) or 0
-        changes = {"operations": [], "after_decision": after_decision, "by": None, "via": "init"}
+        changes: dict = {"operations": [], "after_decision": after_decision, "by": None, "via": "init"}
         new_version = store._save_codebook(s, new, changes)
         _drop_proposals(s, list(result.removed))
         details = {
