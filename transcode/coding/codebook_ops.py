@@ -352,7 +352,7 @@ def _apply_one(
     if op.kind in (RENAME, MERGE):
         assert target is not None
         _move_rows(s, ConsensusCode, sources, target)
-        _move_rows(s, Proposal, sources, target)
+        moved["proposals"] = _move_rows(s, Proposal, sources, target)
     else:
         moved["proposals"] = s.execute(delete(Proposal).where(Proposal.domain.in_(sources))).rowcount or 0  # type: ignore[attr-defined]
         s.execute(delete(ConsensusCode).where(ConsensusCode.domain.in_(sources)))
