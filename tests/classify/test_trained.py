@@ -218,7 +218,7 @@ def test_loading_refuses_another_codebook_or_encoder(model, demo_codebook, encod
 
     path = save_model(model, tmp_path / "m")
     other = parse_codebook({"domains": [{"id": "x"}, {"id": "y"}]})
-    with pytest.raises(InputError, match="trained on domains"):
+    with pytest.raises(InputError, match="the model is stale: it was trained on domains"):
         load_model(path, codebook=other, encoder=encoder)
     with pytest.raises(InputError, match="trained on embeddings"):
         load_model(path, codebook=demo_codebook, encoder=StaticEncoder())

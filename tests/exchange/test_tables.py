@@ -89,7 +89,9 @@ def test_csv_and_xlsx_exports_read_back(db, project, tmp_path):
         "core_ideas",
         "categories",
         "cross_analysis",
+        "codebook_history",
     }
+    assert counts["codebook_history"] == 1  # the demo's one version, given whole
     units = pd.read_csv(folder / "units.csv", dtype={"case": str})
     pd.testing.assert_frame_equal(units[["case", "unit", "text"]], project.units()[["case", "unit", "text"]])
     workbook = tmp_path / "tables.xlsx"

@@ -90,7 +90,7 @@ def test_init_installs_the_policies(team):
                 )
             ).all()
         )
-    assert installed == {(table, name) for table, name, *_ in security.POLICIES}
+    assert installed == {(table, name) for table, name, *_ in (*security.POLICIES, *security.LATER_POLICIES)}
     assert enabled == {"code_decision": True, "event": True}
 
 
@@ -181,3 +181,33 @@ def test_registering_a_person_checks_their_database_role(team, tmp_path):
     with pytest.raises(InputError, match="whoever can read the file reads everything"):
         people.add_person(sqlite, "ana", "judge", "ana")
     sqlite.close()
+
+
+def test_the_recode_queue_is_blind_and_a_codebook_apply_needs_the_owner(team):
+    """After a split each judge's role reads only their own units to recode; a lead's own role,
+    which cannot see every judge's codes, may not apply a codebook (it could not count them)."""
+    import yaml
+
+    from tests.support import DEMO
+    from transcode.codebook import parse_codebook
+    from transcode.codebook_changes import parse_operations
+    from transcode.coding import codebook_ops
+
+    owner, as_role, _ = team
+    record_decisions(as_role("ana"), "ana", "01-0004", [Decision("antecedents", "added")])
+    record_decisions(as_role("ben"), "ben", "01-0005", [Decision("antecedents", "added")])
+    book = yaml.safe_load((DEMO / "codebook.yaml").read_text(encoding="utf-8"))
+    book["domains"] = [d for d in book["domains"] if d["id"] != "antecedents"]
+    book["domains"] += [{"id": "in_session", "name": "In session"}, {"id": "outside", "name": "Outside"}]
+    new = parse_codebook(book, "new.yaml")
+    split = parse_operations(splits=["antecedents=in_session,outside"])
+    people.add_person(owner, "lee", "lead")
+    with pytest.raises(PhaseError, match="lea's database role, which cannot see every judge's codes"):
+        codebook_ops.apply(as_role("lea"), new, split, "lea")
+    assert owner.codebook_version() == 1
+    codebook_ops.apply(owner, new, split, "lee")
+    assert raw(owner, "SELECT count(*) FROM codebook_recode").scalar() == 2
+    for name, unit in (("ana", "01-0004"), ("ben", "01-0005")):
+        store = as_role(name)
+        assert raw(store, "SELECT count(*) FROM codebook_recode").scalar() == 1
+        assert [r.unit for r in codebook_ops.pending_recodes(store, name)] == [unit]

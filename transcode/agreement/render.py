@@ -453,6 +453,8 @@ def _notes(report: dict[str, Any]) -> list[str]:
         )
     if report.get("withheld_cases"):
         notes.append(f"Left out: cases {', '.join(report['withheld_cases'])}, still in independent coding.")
+    if (report.get("codes") or {}).get("note"):
+        notes.append(f"Codes compared: {report['codes']['note']}.")
     return notes
 
 

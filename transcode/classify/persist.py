@@ -241,7 +241,9 @@ def load_model(path: str | Path, *, codebook: Codebook | None = None, encoder=No
     saved_book = parse_codebook(meta["codebook"], str(meta_file))
     if codebook is not None and codebook.domain_ids != saved_book.domain_ids:
         raise InputError(
-            f"model was trained on domains {saved_book.domain_ids}, the codebook has {codebook.domain_ids}",
+            f"the model is stale: it was trained on domains {saved_book.domain_ids}, the codebook now "
+            f"has {codebook.domain_ids} (changed since, e.g. by `transcode codebook apply`); "
+            "retrain it with `transcode train`",
             str(path),
         )
     arrays = _arrays(weights)

@@ -75,6 +75,15 @@ def agree(
             "--case", help="From the store: only this case (repeatable); it must be past independent."
         ),
     ] = None,
+    codebook_version: Annotated[
+        int | None,
+        typer.Option(
+            "--codebook-version",
+            min=1,
+            help="From the store: the codes as given while this codebook version was current "
+            "(default: every code mapped to the current version).",
+        ),
+    ] = None,
     unlock: UnlockOption = False,
     by: ByOption = None,
     json_output: JsonOption = False,
@@ -83,7 +92,9 @@ def agree(
 
     From the store (no file) it reads the cases past independent coding, with each case's
     calibration and what the model's suggestions did (per judge; with and without them shown;
-    the model against the consensus).
+    the model against the consensus). After the codebook changed, the codes are those of the
+    current version (renamed and merged codes follow; split and retired ones are left out), or
+    with --codebook-version those given under that version; the report says which.
     """
     from transcode.agreement import coefficients
 
@@ -94,11 +105,13 @@ def agree(
         if coefficient is not None or level is not None:
             raise InputError("--coefficient and --level go with a VALUES.csv file")
         _check_report_suffix(report_out)
-        ratings, extra = _store_ratings(db, case, unlock_by(unlock, by))
+        ratings, extra = _store_ratings(db, case, unlock_by(unlock, by), codebook_version)
         _ratings_report(ratings, json_output, csv_out, report_out, resamples, seed, window, extra)
         return
-    if case or unlock or by:
-        raise InputError("--case, --unlock and --by read the store: give no file", str(file))
+    if case or unlock or by or codebook_version:
+        raise InputError(
+            "--case, --codebook-version, --unlock and --by read the store: give no file", str(file)
+        )
     if coefficient is not None:
         if coefficient not in coefficients.COEFFICIENT_NAMES:
             raise InputError(
@@ -152,7 +165,7 @@ def _check_report_suffix(report_out: Path | None) -> None:
         raise InputError("the report must end in .html or .md", str(report_out))
 
 
-def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
+def _store_ratings(db: str, cases: list[str] | None, lead: str | None, version: int | None = None):
     """The judges' current codes in the cases the phase rules open, and the report's store sections."""
     from transcode.agreement.ratings import ratings_from_records
     from transcode.coding import calibration, phases
@@ -161,7 +174,8 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
 
     with open_store(db) as store:
         scope = phases.reading_scope(store, cases, unlock_by=lead, command="agree --db")
-        records = ratings_records(store, cases=scope.cases)
+        records = ratings_records(store, cases=scope.cases, as_coded_in=version)
+        codes = _which_codes(store, version)
         if not records:
             if phases.blind_cases(store):
                 raise PhaseError(
@@ -171,6 +185,7 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
             raise InputError(f"no judge has coded a unit yet in the store {store.label}")
         ratings = ratings_from_records(records, source=store.label)
         extra = {
+            "codes": codes,
             "cases": list(scope.cases),
             "withheld_cases": list(scope.withheld),
             "unlocked_cases": list(scope.unlocked),
@@ -179,7 +194,26 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
         }
     if scope.note():
         err_console.print(scope.note(), highlight=False, markup=False)
+    if codes["note"]:
+        err_console.print(codes["note"], highlight=False, markup=False)
     return ratings, extra
+
+
+def _which_codes(store, version: int | None) -> dict:
+    """Which codes the report compares: as given under one codebook version, or mapped to the current."""
+    current = store.codebook_version()
+    note: str | None
+    if version is not None:
+        note = f"codes as given under codebook v{version} (not mapped)"
+        return {"codebook_version": version, "mapped": False, "note": note}
+    changed = any(v.changes for v in store.codebook_versions())
+    note = (
+        f"codes mapped to codebook v{current}: renamed and merged codes follow, "
+        "split and retired ones are left out (--codebook-version N: as given under N)"
+        if changed
+        else None
+    )
+    return {"codebook_version": current, "mapped": changed, "note": note}
 
 
 def _ratings_report(

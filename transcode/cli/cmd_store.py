@@ -24,6 +24,7 @@ from transcode.cli.common import (
     progress_bar,
     read_known_names,
 )
+from transcode.errors import InputError
 
 
 def init(
@@ -32,13 +33,20 @@ def init(
     codebook: Annotated[str | None, typer.Option("--codebook", help="Codebook YAML to load.")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Create (or upgrade) a project store."""
+    """Create (or upgrade) a project store.
+
+    A changed codebook becomes a new version only while it orphans no code; renaming, merging,
+    splitting or retiring domains that hold codes is `transcode codebook apply`."""
     from transcode.codebook import load_codebook
+    from transcode.coding.codebook_ops import store_initial_or_compatible
     from transcode.store import open_store
 
     book = load_codebook(codebook) if codebook else None
     with open_store(db, create=True, project=name) as store:
-        version = store.save_codebook(book) if book else None
+        try:
+            version = store_initial_or_compatible(store, book) if book else None
+        except InputError as err:
+            raise err.at(path=err.path or codebook) from None
         project = store.status().project
         label = store.label
     if json_out:

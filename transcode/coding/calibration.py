@@ -79,7 +79,11 @@ def suggestion_report(store: Store, cases: Collection[str]) -> dict[str, Any]:
     for d in log:
         by_judge[d.judge].append((d.unit, d.domain, d.action, d.model_version))
         seen[(d.judge, d.unit)].add(d.suggestions_shown)
-    codes = {judge: current_codes((u, dom, a) for u, dom, a, _ in rows) for judge, rows in by_judge.items()}
+    dmap = store.domain_map()
+    codes = {
+        judge: dmap.all_codes(current_codes((u, dom, a) for u, dom, a, _ in rows))
+        for judge, rows in by_judge.items()
+    }
 
     def exposure(judge: str, unit: str) -> str:
         shown = seen[(judge, unit)]

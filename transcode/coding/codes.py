@@ -9,11 +9,14 @@ append decisions instead of editing them, so nothing a judge did is lost.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from transcode.errors import InputError
+
+#: What a decision log is keyed by: a unit, or (judge, unit) where several judges' logs fold at once.
+K = TypeVar("K", bound=Hashable)
 
 OTHER = "other"
 APPLIES = ("accepted", "added")
@@ -53,13 +56,13 @@ def check_decisions(decisions: Iterable[Decision]) -> None:
             raise InputError("'other' takes no domain; every other action needs one")
 
 
-def current_codes(rows: Iterable[tuple[str, str | None, str]]) -> dict[str, frozenset[str]]:
+def current_codes(rows: Iterable[tuple[K, str | None, str]]) -> dict[K, frozenset[str]]:
     """Fold an ordered decision log into each unit's current set of codes.
 
     The latest decision per (unit, domain) wins; "other" clears the unit's
     domains and a later domain decision clears "other".
     """
-    state: dict[str, dict[str, bool]] = defaultdict(dict)
+    state: dict[K, dict[str, bool]] = defaultdict(dict)
     for key, domain, action in rows:
         if action == OTHER or domain is None:
             state[key] = {OTHER: True}

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from transcode.codebook import Codebook
 from transcode.coding import people, phases
+from transcode.coding.codebook_ops import Recode, pending_recodes
 from transcode.coding.codes import OTHER, current_codes, is_coded
 from transcode.coding.queue import QueueItem, coding_queue
 from transcode.errors import InputError, PhaseError, StoreError
@@ -28,32 +29,64 @@ class Disagreement:
     item: QueueItem
     by_judge: dict[str, frozenset[str]]
     consensus: frozenset[str] | None
+    #: The unit's consensus code was split (``transcode codebook apply --split``): code it again.
+    recode: Recode | None = None
 
 
-def all_judge_codes(store: Store, *, cases: Collection[str]) -> dict[str, dict[str, frozenset[str]]]:
+def all_judge_codes(
+    store: Store, *, cases: Collection[str], as_coded_in: int | None = None
+) -> dict[str, dict[str, frozenset[str]]]:
     """Every judge's current codes in ``cases``: for agreement reports and the consensus step only.
 
-    The caller passes the cases the phase rules open (:func:`phases.reading_scope`,
-    :func:`phases.consensus_scope`), never a case still in independent coding.
+    The codes are those of the current codebook (earlier codes follow renames and merges; split
+    and retired ones drop out), or with ``as_coded_in`` the codes as given while that codebook
+    version was current, unmapped. The caller passes the cases the phase rules open
+    (:func:`phases.reading_scope`, :func:`phases.consensus_scope`), never one still independent.
     """
+    window = decision_window(store, as_coded_in) if as_coded_in is not None else None
     by_judge: dict[str, list] = defaultdict(list)
     for d in store.decision_log(roles=people.CODING_ROLES, cases=cases):
-        by_judge[d.judge].append((d.unit, d.domain, d.action))
-    return {name: current_codes(rows) for name, rows in by_judge.items()}
+        if window is None or window[0] < d.id <= window[1]:
+            by_judge[d.judge].append((d.unit, d.domain, d.action))
+    if window is not None:
+        return {name: current_codes(rows) for name, rows in by_judge.items()}
+    dmap = store.domain_map()
+    return {name: dmap.all_codes(current_codes(rows)) for name, rows in by_judge.items()}
+
+
+def decision_window(store: Store, version: int) -> tuple[int, float]:
+    """The decision ids made while codebook ``version`` was current: (after this id, up to that one)."""
+    versions = store.codebook_versions()
+    numbers = [v.version for v in versions]
+    if version not in numbers:
+        raise InputError(f"no codebook version {version}: the store has {', '.join(map(str, numbers))}")
+    index = numbers.index(version)
+    start = (versions[index].changes or {}).get("after_decision", 0)
+    later = [(v.changes or {}).get("after_decision") for v in versions[index + 1 :]]
+    ends = [end for end in later if end is not None]
+    return start, (ends[0] if ends else float("inf"))
 
 
 def disagreements(store: Store, *, cases: Collection[str]) -> list[Disagreement]:
-    """Units that two or more judges coded differently, in transcript order, with any consensus."""
+    """Units that two or more judges coded differently, in transcript order, with any consensus;
+    and units whose consensus code was split, to record again (their consensus shown as open)."""
     by_unit: dict[str, dict[str, frozenset[str]]] = defaultdict(dict)
     for name, codes in all_judge_codes(store, cases=cases).items():
         for key, given in codes.items():
             if is_coded(given):
                 by_unit[key][name] = given
     consensus = store.consensus()
+    recode = {r.unit: r for r in pending_recodes(store, team=True) if r.case in cases}
     return [
-        Disagreement(item, dict(sorted(by_unit[item.key].items())), consensus.get(item.key))
+        Disagreement(
+            item,
+            dict(sorted(by_unit.get(item.key, {}).items())),
+            None if item.key in recode else consensus.get(item.key),
+            recode.get(item.key),
+        )
         for item in coding_queue(store, cases=cases)
-        if len(by_unit.get(item.key, {})) >= 2 and len(set(by_unit[item.key].values())) > 1
+        if item.key in recode
+        or (len(by_unit.get(item.key, {})) >= 2 and len(set(by_unit[item.key].values())) > 1)
     ]
 
 
@@ -109,13 +142,16 @@ def consensus_notes(store: Store) -> dict[str, str]:
     return {key: note for key, note in rows if note is not None}
 
 
-def ratings_records(store: Store, *, cases: Collection[str]) -> list[tuple[str, str, str | None]]:
-    """Every judge's current codes in ``cases`` as ``(unit, judge, code)`` records for agreement.
+def ratings_records(
+    store: Store, *, cases: Collection[str], as_coded_in: int | None = None
+) -> list[tuple[str, str, str | None]]:
+    """Every judge's current codes in ``cases`` as ``(unit, judge, code)`` records for agreement
+    (mapped to the current codebook, or ``as_coded_in`` that version: :func:`all_judge_codes`).
 
     "other" becomes a record with no code (rated, no domain); emptied units are left out.
     """
     out: list[tuple[str, str, str | None]] = []
-    for name, codes in sorted(all_judge_codes(store, cases=cases).items()):
+    for name, codes in sorted(all_judge_codes(store, cases=cases, as_coded_in=as_coded_in).items()):
         for key, given in sorted(codes.items()):
             if not is_coded(given):
                 continue
@@ -172,7 +208,7 @@ class ConsensusSession:
             return frozenset()
         if current.item.key in self.consensus:
             return self.consensus[current.item.key]
-        return frozenset.intersection(*current.by_judge.values())
+        return frozenset.intersection(*current.by_judge.values()) if current.by_judge else frozenset()
 
     def is_recorded(self) -> bool:
         return self.current is not None and self.current.item.key in self.consensus

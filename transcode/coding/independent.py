@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from transcode.codebook import Codebook
 from transcode.coding import people, suggestions
+from transcode.coding.codebook_ops import Recode, pending_recodes
 from transcode.coding.codes import (
     OTHER,
     Acceptance,
@@ -99,8 +100,10 @@ def _coding_over(case: str, phase: str) -> PhaseError:
 
 
 def judge_codes(store: Store, judge: str) -> dict[str, frozenset[str]]:
-    """The judge's own current codes per unit (``{"other"}`` for no domain). Only this judge's."""
-    return current_codes((d.unit, d.domain, d.action) for d in store.decision_log(judge))
+    """The judge's own current codes per unit (``{"other"}`` for no domain), in the current codebook
+    (codes given under an earlier version follow its renames and merges). Only this judge's."""
+    codes = current_codes((d.unit, d.domain, d.action) for d in store.decision_log(judge))
+    return store.domain_map().all_codes(codes)
 
 
 def add_note(store: Store, judge: str, unit_key: str, note: str) -> int:
@@ -216,6 +219,8 @@ class CodingSession:
         if not self.queue:
             raise StoreError("the cases to code hold no thought units; import their transcripts first")
         self.codes: dict[str, frozenset[str]] = judge_codes(store, judge)
+        #: This judge's units to code again after a split (settled by their next decision there).
+        self.recode: dict[str, Recode] = {r.unit: r for r in pending_recodes(store, judge)}
         self.notes: dict[str, list[str]] = judge_notes(store, judge)
         self._undo: list[_UndoStep] = []
         self._revealed: set[str] = set()
@@ -276,7 +281,8 @@ class CodingSession:
         n = len(self.queue)
         for step in range(n):
             i = (start + step) % n
-            if not is_coded(self.codes.get(self.queue[i].key)):
+            key = self.queue[i].key
+            if not is_coded(self.codes.get(key)) or key in self.recode:
                 return i
         return None
 
@@ -326,6 +332,7 @@ class CodingSession:
         before = self.codes.get(key, frozenset())
         shown = self.suggestions_visible(key)
         ids = record_decisions(self.store, self.judge, key, decisions, suggestions_shown=shown)
+        self.recode.pop(key, None)
         after = fold(before, decisions)
         self.codes[key] = after
         if is_coded(after) != is_coded(before):

@@ -45,13 +45,17 @@ def domain_title(codebook: Codebook | None, domain: str) -> str:
 
 
 def memberships(store: Store) -> list[Membership]:
-    """One membership per case and (sub)category holding a counted core idea of that case, once each."""
+    """One membership per case and (sub)category holding a counted core idea of that case, once each.
+
+    Core ideas of a domain retired from the codebook (``transcode codebook apply --retire``) stay
+    in the store's history and are no longer counted."""
     codebook = store.codebook()
     order = codebook_order(codebook)
+    retired = store.domain_map().retired_ids
     info = {c.id: c for c in categories(store)}
     out: dict[Membership, None] = {}
     ordered = sorted(
-        core_ideas(store, counted_only=True),
+        (v for v in core_ideas(store, counted_only=True) if v.domain not in retired),
         key=lambda v: (order.get(v.domain, 1 << 30), v.domain, v.case, v.id),
     )
     for version in ordered:

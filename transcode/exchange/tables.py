@@ -22,7 +22,16 @@ from transcode.files import atomic_writer, ensure_folder, spreadsheet_text
 from transcode.store import Store
 from transcode.store.snapshot import consensus_records, unit_records
 
-TABLES = ("units", "codes", "decisions", "consensus", "core_ideas", "categories", "cross_analysis")
+TABLES = (
+    "units",
+    "codes",
+    "decisions",
+    "consensus",
+    "core_ideas",
+    "categories",
+    "cross_analysis",
+    "codebook_history",
+)
 
 
 def units_table(store: Store) -> pd.DataFrame:
@@ -56,8 +65,10 @@ def decisions_table(store: Store) -> pd.DataFrame:
 
 
 def codes_table(store: Store) -> pd.DataFrame:
-    """Each judge's current codes, one row per unit x judge x code (``other``: no domain)."""
+    """Each judge's current codes in the current codebook, one row per unit x judge x code
+    (``other``: no domain); the ``decisions`` table keeps the codes as they were given."""
     rows = store.decision_log()
+    dmap = store.domain_map()
     case_of = {r.unit: r.case for r in rows}
     by_judge: dict[tuple[str, str], list] = {}
     for r in rows:
@@ -65,7 +76,7 @@ def codes_table(store: Store) -> pd.DataFrame:
     out = [
         {"case": case_of[unit], "unit": unit, "judge": judge, "role": role, "code": code}
         for (judge, role), log in sorted(by_judge.items())
-        for unit, codes in sorted(current_codes(log).items())
+        for unit, codes in sorted(dmap.all_codes(current_codes(log)).items())
         for code in sorted(codes)
     ]
     return pd.DataFrame(out, columns=["case", "unit", "judge", "role", "code"])
@@ -144,6 +155,36 @@ def cross_table(store: Store, compare: Sequence[str] = ()) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def codebook_history_table(store: Store) -> pd.DataFrame:
+    """Every codebook version and how it came from the one before: one row per operation
+    (a version given whole to ``init`` has one row, operation empty), with what each moved."""
+    rows = []
+    for v in store.codebook_versions():
+        changes = v.changes or {}
+        base = {"version": v.version, "time": v.time, "name": v.name, "by": changes.get("by") or ""}
+        domains = ";".join(d["id"] for d in v.body.get("domains", []))
+        operations = changes.get("operations") or [None]
+        for op in operations:
+            moved = (op or {}).get("moved", {})
+            rows.append(
+                {
+                    **base,
+                    "operation": (op or {}).get("op", ""),
+                    "from": ";".join((op or {}).get("from", [])),
+                    "to": ";".join((op or {}).get("to", [])),
+                    **{f"moved_{kind}": moved.get(kind, 0) for kind in HOLDINGS_MOVED},
+                    "domains": domains,
+                }
+            )
+    columns = ["version", "time", "name", "by", "operation", "from", "to"]
+    columns += [f"moved_{kind}" for kind in HOLDINGS_MOVED] + ["domains"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+#: What an operation counts as moved, in the history table's column order.
+HOLDINGS_MOVED = ("judge_codes", "consensus_codes", "proposals", "core_ideas", "categories", "recode")
+
+
 BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "units": units_table,
     "codes": codes_table,
@@ -152,6 +193,7 @@ BUILDERS: dict[str, Callable[..., pd.DataFrame]] = {
     "core_ideas": core_ideas_table,
     "categories": categories_table,
     "cross_analysis": cross_table,
+    "codebook_history": codebook_history_table,
 }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from transcode.classify import UnitProposal
 from transcode.codebook import Codebook, parse_codebook
+from transcode.codebook_changes import DomainMap
 from transcode.errors import InputError, StoreError
 from transcode.store import db, security
 from transcode.store.schema import (
@@ -90,6 +91,16 @@ class LoggedDecision(NamedTuple):
     note: str | None
     model_version: str | None
     suggestions_shown: bool | None
+
+
+class CodebookRecord(NamedTuple):
+    """One stored codebook version: ``changes`` says how ``codebook apply`` made it (None: given whole)."""
+
+    version: int
+    name: str
+    time: datetime
+    body: dict
+    changes: dict | None
 
 
 class JudgeRecord(NamedTuple):
@@ -291,7 +302,7 @@ class Store:
         with self.sessions.begin() as s:
             return self._save_codebook(s, codebook)
 
-    def _save_codebook(self, s: Session, codebook: Codebook) -> int:
+    def _save_codebook(self, s: Session, codebook: Codebook, changes: dict | None = None) -> int:
         project_id = self.project_id(s)
         latest = s.scalars(
             select(CodebookVersion)
@@ -308,9 +319,33 @@ class Store:
                 name=codebook.name,
                 fingerprint=codebook.fingerprint(),
                 body=codebook.to_dict(),
+                changes=changes,
             )
         )
         return version
+
+    def codebook_version(self) -> int | None:
+        """The current codebook version's number (None before any codebook)."""
+        with self.session() as s:
+            return s.scalar(select(func.max(CodebookVersion.version)))
+
+    def codebook_versions(self) -> list[CodebookRecord]:
+        """Every version, oldest first, with how each came from the one before (its ``changes``)."""
+        with self.session() as s:
+            rows = s.execute(
+                select(
+                    CodebookVersion.version,
+                    CodebookVersion.name,
+                    CodebookVersion.created_at,
+                    CodebookVersion.body,
+                    CodebookVersion.changes,
+                ).order_by(CodebookVersion.version)
+            )
+            return [CodebookRecord._make(row) for row in rows]
+
+    def domain_map(self) -> DomainMap:
+        """Where every domain id that ``transcode codebook apply`` moved lives now."""
+        return DomainMap.from_changes(v.changes for v in self.codebook_versions())
 
     def codebook(self) -> Codebook | None:
         with self.session() as s:

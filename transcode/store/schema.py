@@ -62,7 +62,26 @@ class CodebookVersion(Base):
     name: Mapped[str] = mapped_column(String(300))
     fingerprint: Mapped[str] = mapped_column(String(64))
     body: Mapped[dict] = mapped_column(JSON)
+    #: How this version came from the one before (``transcode codebook apply``): the operations,
+    #: what each moved, and the last decision id before it; None for a version given to ``init``.
+    changes: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodebookRecode(Base):
+    """A unit to code again after its domain was split: a judge's (``judge_id``) or the team's
+    consensus (``judge_id`` NULL). It stays pending until that judge decides on the unit again
+    (a decision id above ``after_id``), or the team records the unit's consensus after the version.
+    """
+
+    __tablename__ = "codebook_recode"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("thought_unit.id", ondelete="CASCADE"), index=True)
+    judge_id: Mapped[int | None] = mapped_column(ForeignKey("judge.id", ondelete="CASCADE"), nullable=True)
+    codebook_version: Mapped[int] = mapped_column(Integer)
+    domain: Mapped[str] = mapped_column(String(100))
+    into: Mapped[list] = mapped_column(JSON)
+    after_id: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Case(Base):

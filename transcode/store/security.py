@@ -11,6 +11,8 @@ other role is:
   own assignment finished; leads assign;
 - ``event``: everyone reads the trail; a role appends events only as its own person; nobody but
   the owner can change or delete one;
+- ``codebook_recode``: a role reads its own person's units to recode, and everyone's past
+  ``independent``;
 - ``case_.phase`` and the study settings can be changed by leads only (column and table grants).
 
 :func:`install_policies` runs at ``transcode init``; :func:`grant_person` when a person with a
@@ -62,6 +64,19 @@ POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
     ("event", "transcode_append_own", "INSERT", None, f"actor_id IN {_OWN_JUDGE}"),
 )
 
+#: Policies on tables later migrations added (installed where the table exists: migration 0002
+#: installs :data:`POLICIES` on a schema that does not have them yet).
+LATER_POLICIES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
+    (
+        "codebook_recode",
+        "transcode_read_own_or_opened",
+        "SELECT",
+        f"judge_id IN {_OWN_JUDGE} OR EXISTS (SELECT 1 FROM thought_unit u JOIN case_ c ON c.id = u.case_id "
+        "WHERE u.id = codebook_recode.unit_id AND c.phase <> 'independent')",
+        None,
+    ),
+)
+
 #: Tables every person of the team may change (the workflow's rules are kept by transcode).
 TEAM_WRITES = (
     "proposal",
@@ -80,10 +95,15 @@ def is_postgres(connection: Connection) -> bool:
 
 def install_policies(connection: Connection) -> None:
     """Enable row-level security and (re)create transcode's policies; idempotent. PostgreSQL only."""
-    tables = sorted({table for table, *_ in POLICIES})
-    for table in tables:
+    present = {
+        table
+        for table, *_ in LATER_POLICIES
+        if connection.execute(text("SELECT to_regclass(:t)"), {"t": table}).scalar() is not None
+    }
+    policies = [*POLICIES, *(p for p in LATER_POLICIES if p[0] in present)]
+    for table in sorted({table for table, *_ in policies}):
         connection.execute(text(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY"))
-    for table, name, command, using, check in POLICIES:
+    for table, name, command, using, check in policies:
         connection.execute(text(f"DROP POLICY IF EXISTS {name} ON {table}"))
         clauses = f" USING ({using})" if using else ""
         clauses += f" WITH CHECK ({check})" if check else ""

@@ -142,7 +142,10 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
     by_judge: dict[str, list] = defaultdict(list)
     for d in store.decision_log():
         by_judge[d.judge].append((d.unit, d.domain, d.action))
-    judge_codes = {name: {k: v for k, v in current_codes(r).items() if v} for name, r in by_judge.items()}
+    dmap = store.domain_map()
+    judge_codes = {
+        name: {k: v for k, v in dmap.all_codes(current_codes(r)).items() if v} for name, r in by_judge.items()
+    }
     consensus: dict[str, set[str]] = defaultdict(set)
     consensus_by: dict[str, str | None] = {}
     for key, domain, recorder in consensus_rows:

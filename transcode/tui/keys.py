@@ -66,3 +66,8 @@ def help_lines(keys: Iterable[Key], *, team: bool = True) -> list[tuple[str, str
 
 def key_line(keys: Sequence[Key], *, team: bool = True) -> list[tuple[str, str]]:
     return [key.line for key in keys if key.line and (team or not key.team_only)]
+
+
+#: The room's own key (every screen): it matters only once the room has said "codebook changed:
+#: press R", so it is in no screen's help or key line.
+RELOAD = Key.one("R", "reload_codebook", "reload", "load the new codebook version (everything is saved)")

@@ -93,8 +93,15 @@ class CodingScreen(RoomScreen):
         title = f"{s.judge} · case {item.case} · unit {item.key} · {s.index + 1}/{len(s.queue)}"
         if s.all_coded():
             title += " · all coded ✓"
+        recode = s.recode.get(item.key)
+        if recode is not None:
+            title += " · recode"
         self.query_one("#title", Static).update(Text(title))  # names are text, never markup
-        self.query_one("#question", Static).update(widgets.question_text(item))
+        question = widgets.question_text(item)
+        if recode is not None:
+            split = f"recode: {recode.domain} was split into {' or '.join(recode.into)}\n"
+            question = Text.assemble((split, "bold"), question)
+        self.query_one("#question", Static).update(question)
         context = self.query_one("#context", Static)
         context.update(widgets.context_text(item))
         context.border_title = f"turn {item.turn} · unit {item.position}"

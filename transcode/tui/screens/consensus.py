@@ -96,10 +96,16 @@ class ConsensusScreen(RoomScreen):
         else:
             item = current.item
             state = "recorded" if s.is_recorded() else "open"
+            if current.recode is not None and not s.is_recorded():
+                state = "recode"
             self.query_one("#title", Static).update(
                 Text(f"consensus · unit {item.key} · {s.index + 1}/{total} · {state}")
             )
-            self.query_one("#question", Static).update(widgets.question_text(item))
+            question = widgets.question_text(item)
+            if current.recode is not None:
+                split = f"recode: {current.recode.domain} was split into {' or '.join(current.recode.into)}\n"
+                question = Text.assemble((split, "bold"), question)
+            self.query_one("#question", Static).update(question)
             context.update(widgets.context_text(item))
             context.border_title = Text(f"case {item.case} · turn {item.turn}")
             note = s.notes.get(item.key)
