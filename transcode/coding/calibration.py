@@ -19,7 +19,7 @@ from typing import Any
 
 from transcode.coding import people, suggestions
 from transcode.coding.codes import OTHER, acceptance, current_codes, is_coded
-from transcode.coding.consensus import ratings_records
+from transcode.coding.consensus import codes_as_records, ratings_records
 from transcode.coding.queue import load_proposals
 from transcode.errors import InputError
 from transcode.store import Store
@@ -37,7 +37,7 @@ def _summary(records: list[Record]) -> dict[str, Any]:
     judges = sorted({judge for _, judge, _ in records})
     units = {unit for unit, _, _ in records}
     if len(judges) < 2:
-        return {"judges": judges, "n_units": len(units), "reason": "fewer than two judges coded these units"}
+        return _fewer_than_two(judges, len(units))
     try:
         report = agreement_report(records)
     except InputError as err:
@@ -68,7 +68,45 @@ def case_calibration(store: Store, case: str) -> dict[str, Any]:
 
 
 def calibration(store: Store, cases: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return {case: case_calibration(store, case) for case in cases}
+    """:func:`case_calibration` of each case, all computed at once (one read of the decisions,
+    one pass over the units: :mod:`transcode.agreement.grouped`)."""
+    from transcode.agreement import ratings_from_records
+    from transcode.agreement.grouped import grouped_agreement
+
+    cases = list(cases)
+    by_judge: dict[str, list] = defaultdict(list)
+    case_of: dict[str, str] = {}
+    for d in store.decision_log(roles=people.CODING_ROLES, cases=cases):
+        by_judge[d.judge].append((d.unit, d.domain, d.action))
+        case_of[d.unit] = d.case
+    records = codes_as_records({judge: current_codes(rows) for judge, rows in by_judge.items()})
+    groups = {}
+    if len({judge for _, judge, _ in records}) >= 2:
+        groups = grouped_agreement(ratings_from_records(records), case_of)
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        group = groups.get(case)
+        if group is None or len(group.judges) < 2:
+            judges = [] if group is None else group.judges
+            n_units = 0 if group is None else group.n_units
+            out[case] = {"case": case, **_fewer_than_two(judges, n_units)}
+            continue
+        out[case] = {
+            "case": case,
+            "judges": group.judges,
+            "n_units": group.n_units,
+            "kappa": group.kappa,
+            "kappa_kind": group.kappa_kind,
+            "alpha": group.alpha,
+            "alpha_distance": "masi" if group.multi_label else "nominal",
+            "percent_agreement": group.percent_agreement,
+            "per_domain": group.per_code,
+        }
+    return out
+
+
+def _fewer_than_two(judges: list[str], n_units: int) -> dict[str, Any]:
+    return {"judges": judges, "n_units": n_units, "reason": "fewer than two judges coded these units"}
 
 
 def suggestion_report(store: Store, cases: Collection[str]) -> dict[str, Any]:
