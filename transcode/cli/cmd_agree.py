@@ -165,8 +165,8 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
         if not records:
             if phases.blind_cases(store):
                 raise PhaseError(
-                    f"no case has reached consensus yet in {store.label}: judges' codes are reported once a lead "
-                    "opens consensus for a case (`transcode phase CASE consensus --by LEAD`)"
+                    f"no case has reached consensus yet in {store.label}: judges' codes are reported "
+                    "once a lead opens consensus for a case (`transcode phase CASE consensus --by LEAD`)"
                 )
             raise InputError(f"no judge has coded a unit yet in the store {store.label}")
         ratings = ratings_from_records(records, source=store.label)
@@ -180,7 +180,6 @@ def _store_ratings(db: str, cases: list[str] | None, lead: str | None):
     if scope.note():
         err_console.print(scope.note(), highlight=False, markup=False)
     return ratings, extra
-
 
 
 def _ratings_report(

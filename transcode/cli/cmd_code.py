@@ -57,7 +57,6 @@ def code(
     on the cases in audit. With --consensus --unlock, a lead (--judge) opens cases still in
     independent coding too; the trail records it.
     """
-    from transcode.store import open_store
     from transcode.tui.app import TranscodeApp
 
     if consensus and audit:

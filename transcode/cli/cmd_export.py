@@ -129,7 +129,9 @@ def import_qdpx(
     summary, shown = write_new_store(
         db,
         content.snapshot,
-        then=lambda store: phases.enter_phases(store, f"imported from {file.name}: cases with consensus codes"),
+        then=lambda store: phases.enter_phases(
+            store, f"imported from {file.name}: cases with consensus codes"
+        ),
     )
     if json_out:
         emit_json({"db": shown, **summary, "warnings": content.warnings})

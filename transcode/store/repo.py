@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy import text as sql
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from transcode.classify import UnitProposal

@@ -10,9 +10,9 @@ record readers feed the CSV / Excel / pandas tables. No XML here: that is
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import NamedTuple
 
 from sqlalchemy import select
