@@ -97,7 +97,7 @@ def old_store(url: str) -> None:
 def test_an_existing_study_enters_the_phases(db_url):
     old_store(db_url)
     with open_store(db_url) as store:
-        assert db.schema_revision(store.engine) == db.head_revision() == "0002"
+        assert db.schema_revision(store.engine) == db.head_revision() == "0003"
         assert store.case_phases() == {"01": "independent", "02": "independent", "03": "consensus"}
         assert [(a.judge, a.case, a.finished) for a in store.assignments()] == [
             ("A", "01", True),
