@@ -208,15 +208,29 @@ async def _room(url: str) -> dict:
     }
 
 
+#: A command still running after this long is stopped and reported as over the limit.
+LIMIT_S = 900
+
+
 def _command(args: list[str]) -> dict:
-    """Run ``transcode ARGS`` in a child process: wall time and its peak memory."""
+    """Run ``transcode ARGS`` in a child process: wall time and its peak memory (stopped at LIMIT_S)."""
     start = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "transcode", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    error = process.stderr.read().decode()[-400:] if process.stderr else ""
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "transcode", *args], stdout=subprocess.DEVNULL, stderr=errors
+        )
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() - start > LIMIT_S:
+                process.kill()
+                _, status, usage = os.wait4(process.pid, 0)
+                return {"s": None, "mib": usage.ru_maxrss / 1024, "ok": False, "error": f"over {LIMIT_S} s"}
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        errors.seek(0)
+        error = errors.read().decode(errors="replace")[-400:]
     ok = os.waitstatus_to_exitcode(status) == 0
     return {"s": elapsed, "mib": usage.ru_maxrss / 1024, "ok": ok, "error": error}
 
@@ -254,7 +268,15 @@ def _child(checkout: Path, *args: str) -> dict:
 
 
 def _cell(value, fmt: str) -> str:
+    if value == "limit":
+        return f"> {LIMIT_S} s"
     return "fails" if value is None else fmt.format(value)
+
+
+def _time(result: dict):
+    if "over" in str(result.get("error", "")):
+        return "limit"
+    return result["s"] if result.get("ok") else None
 
 
 ROWS = [
@@ -262,15 +284,15 @@ ROWS = [
     ("keypress -> saved, median", "room", lambda r: r.get("key_median_ms"), "{:.0f} ms"),
     ("keypress -> saved, max", "room", lambda r: r.get("key_max_ms"), "{:.0f} ms"),
     ("coding room memory after 40 keys", "room", lambda r: r.get("room_mib"), "{:.0f} MiB"),
-    ("agree --db: time", "agree", lambda r: r["s"] if r.get("ok") else None, "{:.1f} s"),
+    ("agree --db: time", "agree", lambda r: _time(r), "{:.1f} s"),
     ("agree --db: memory", "agree", lambda r: r["mib"] if r.get("ok") else None, "{:.0f} MiB"),
-    ("export xlsx: time", "xlsx", lambda r: r["s"] if r.get("ok") else None, "{:.1f} s"),
+    ("export xlsx: time", "xlsx", lambda r: _time(r), "{:.1f} s"),
     ("export xlsx: memory", "xlsx", lambda r: r["mib"] if r.get("ok") else None, "{:.0f} MiB"),
-    ("export qdpx: time", "qdpx", lambda r: r["s"] if r.get("ok") else None, "{:.1f} s"),
+    ("export qdpx: time", "qdpx", lambda r: _time(r), "{:.1f} s"),
     (
         "import-qdpx of that file: time",
         "qdpx",
-        lambda r: r.get("import_ok") and r.get("import_s"),
+        lambda r: r.get("import_s") if r.get("import_ok") else None,
         "{:.1f} s",
     ),
 ]
@@ -351,7 +373,7 @@ def _table(results: dict[str, dict[str, dict]], units: int) -> None:
         line = f"| {label} | " + " | ".join(_cell(v, fmt) for v in values)
         if len(names) == 2:
             a, b = values
-            line += " | " + (f"{a / b:.1f}x" if a and b else "-")
+            line += " | " + (f"{a / b:.1f}x" if isinstance(a, float) and isinstance(b, float) and b else "-")
         print(line + " |")
 
 
