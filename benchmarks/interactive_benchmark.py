@@ -209,7 +209,7 @@ async def _room(url: str) -> dict:
 
 
 #: A command still running after this long is stopped and reported as over the limit.
-LIMIT_S = 900
+LIMIT_S = int(os.environ.get("TRANSCODE_BENCH_LIMIT", "900"))
 
 
 def _command(args: list[str]) -> dict:
@@ -304,8 +304,10 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="another checkout to measure side by side")
     parser.add_argument("--qdpx-units", type=int, default=0, help="also a qdpx round trip at this size")
     parser.add_argument("--only", nargs="+", default=["room", "agree", "xlsx", "qdpx"])
+    parser.add_argument("--limit", type=int, default=LIMIT_S, help="seconds a command may run")
     parser.add_argument("--worker", nargs=3, metavar=("WHAT", "DB", "ARG"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    os.environ["TRANSCODE_BENCH_LIMIT"] = str(args.limit)
     if args.worker:
         what, db, arg = args.worker
         if what == "build":
