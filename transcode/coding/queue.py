@@ -244,7 +244,7 @@ def load_proposals(
                 Proposal.model_version,
             )
             .join(Proposal, Proposal.unit_id == ThoughtUnitRow.id)
-            .order_by(ThoughtUnitRow.id, Proposal.score.desc())
+            .order_by(ThoughtUnitRow.id, Proposal.score.desc(), Proposal.id)  # ties: as stored
         )
         if case is not None or cases is not None:
             query = query.join(Case, Case.id == ThoughtUnitRow.case_id)
