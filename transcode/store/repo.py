@@ -185,14 +185,13 @@ def insert_transcript_rows(
     )
     s.add(row)
     s.flush()
-    turn_ids = {}
-    for number, (role, label, text, line) in enumerate(turns, start=1):
-        turn_row = TurnRow(
-            transcript_id=row.id, number=number, speaker_role=role, label=label, text=text, line=line
-        )
-        s.add(turn_row)
-        s.flush()
-        turn_ids[number] = turn_row.id
+    turn_rows = [
+        TurnRow(transcript_id=row.id, number=number, speaker_role=role, label=label, text=text, line=line)
+        for number, (role, label, text, line) in enumerate(turns, start=1)
+    ]
+    s.add_all(turn_rows)
+    s.flush()  # one batched insert for the turns (their ids come back with it), not one per turn
+    turn_ids = {t.number: t.id for t in turn_rows}
     unit_rows = [
         ThoughtUnitRow(
             case_id=case_id,
