@@ -246,6 +246,10 @@ def measure(db_path: Path, what: str, work: Path) -> dict:
     if what == "qdpx":
         out = _command(["export", "--db", url, "--format", "qdpx", "--out", str(work / "p.qdpx")])
         if out["ok"]:
+            import zipfile
+
+            with zipfile.ZipFile(work / "p.qdpx") as archive:
+                out["project_qde_mib"] = archive.getinfo("project.qde").file_size / 2**20
             back = _command(["import-qdpx", str(work / "p.qdpx"), "--db", f"sqlite:///{work / 'back.db'}"])
             out["import_s"], out["import_ok"], out["import_error"] = back["s"], back["ok"], back["error"]
         return out
@@ -300,7 +304,7 @@ ROWS = [
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--units", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--units", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--baseline", type=Path, help="another checkout to measure side by side")
     parser.add_argument("--qdpx-units", type=int, default=0, help="also a qdpx round trip at this size")
     parser.add_argument("--only", nargs="+", default=["room", "agree", "xlsx", "qdpx"])
