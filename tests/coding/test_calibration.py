@@ -57,6 +57,19 @@ def test_calibration_is_the_agreement_of_the_case_s_judges(study):
     assert summary["per_domain"]["supervision"]["kappa"] == report["per_code"]["supervision"]["cohen_kappa"]
 
 
+def test_every_case_s_calibration_at_once_is_each_case_s_own(study):
+    together = calibration.calibration(study, ["01", "02"])
+    for case in ("01", "02"):
+        alone = calibration.case_calibration(study, case)
+        flat = {k: v for k, v in alone.items() if k != "per_domain"}
+        assert {k: v for k, v in together[case].items() if k != "per_domain"} == pytest.approx(
+            flat, abs=1e-12
+        )
+        assert set(together[case]["per_domain"]) == set(alone["per_domain"])
+        for domain, entry in alone["per_domain"].items():
+            assert together[case]["per_domain"][domain] == pytest.approx(entry, abs=1e-12), (case, domain)
+
+
 def test_suggestions_kept_and_agreement_with_and_without_them(study):
     report = calibration.suggestion_report(study, ["01", "02"])
     assert report["per_judge"]["A"] == {

@@ -157,3 +157,39 @@ def test_stored_proposals_round_trip(store):
     assert isinstance(first, UnitProposals) and first.suggested == {"client_context"}
     assert first.scores[0][0] == "client_context" and first.model_version == MODEL
     assert proposals["02-0005"].suggested == frozenset()
+
+
+@pytest.mark.parametrize("order", ["transcript", "uncertainty"])
+def test_the_session_reads_its_queue_a_case_at_a_time_in_the_queue_s_order(store, order):
+    session = independent.CodingSession(store, "A", store.codebook(), order=order)
+    whole = coding_queue(store, cases=["01", "02"], order=order)
+    assert len(session.queue) == len(whole)
+    assert list(session.queue) == whole  # same units, texts, questions and order
+    assert session.queue[-2:] == whole[-2:]
+    everything = load_proposals(store)
+    assert {key: session.proposals.get(key) for key in everything} == everything
+    assert session.proposals.get("no-such-unit") is None
+
+
+def test_the_session_s_running_feedback_is_what_the_store_s_log_gives(store):
+    session = independent.CodingSession(store, "A", store.codebook())
+    for step in range(9):
+        if step % 3 == 2:
+            session.mark_other()
+        elif step % 3 == 1:
+            session.toggle(2)
+            session.toggle(2)
+            session.toggle(4)
+            session.advance()
+        else:
+            session.accept()
+    session.undo()
+    assert session.feedback() == independent.judge_feedback(store, "A")
+    assert session.feedback().overall.coded > 0
+
+
+def test_search_finds_text_in_units_of_cases_not_read_yet(store):
+    session = independent.CodingSession(store, "A", store.codebook())
+    assert session.search("GREY") and session.current.key == "02-0005"
+    assert session.search("01-0002") and session.current.key == "01-0002"
+    assert not session.search("no such words")

@@ -17,6 +17,7 @@ from tests.support.stores import build_demo_store
 from transcode.coding.consensus import all_judge_codes
 from transcode.errors import InputError
 from transcode.exchange import refi
+from transcode.exchange.archive import DEFAULT_LIMITS
 from transcode.store import open_store
 
 
@@ -29,6 +30,21 @@ def demo(tmp_path_factory):
     refi.export_qdpx(store, qdpx)
     yield store, qdpx
     store.close()
+
+
+def test_the_import_admits_what_the_export_writes_for_200k_units(demo):
+    """The import's zip-bomb limits must not refuse transcode's own export of a large study: the
+    project.qde grows linearly with the units (a metadata note per source, no node that grows
+    with the project), so the demo's bytes per unit, with room for twice the codings, bound it."""
+    store, qdpx = demo
+    with zipfile.ZipFile(qdpx) as archive:
+        info = archive.getinfo("project.qde")
+    per_unit = info.file_size / store.status().units
+    assert 200_000 * per_unit * 2 < DEFAULT_LIMITS.member_bytes
+    assert info.file_size / info.compress_size < DEFAULT_LIMITS.ratio
+    root = etree.fromstring(zipfile.ZipFile(qdpx).read("project.qde"))
+    longest = max(len(node.text or "") for node in root.iter())
+    assert longest < 10_000_000 / 100  # libxml2 refuses a text node past 10 M characters
 
 
 def _rezip(source: Path, target: Path, change) -> Path:

@@ -97,7 +97,7 @@ def old_store(url: str) -> None:
 def test_an_existing_study_enters_the_phases(db_url):
     old_store(db_url)
     with open_store(db_url) as store:
-        assert db.schema_revision(store.engine) == db.head_revision() == "0003"
+        assert db.schema_revision(store.engine) == db.head_revision() == "0004"
         # migration 0003: the version given whole has no changes; nothing waits for a recode
         assert [v.changes for v in store.codebook_versions()] == [None]
         assert store.domain_map().retired_ids == frozenset()

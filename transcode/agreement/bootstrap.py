@@ -10,6 +10,7 @@ each formula reproduces the library value (the tests check this).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,21 @@ def resample_weights(n_units: int, resamples: int, seed: int) -> np.ndarray:
     if n_units == 0:
         return np.zeros((resamples, 0))
     return rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=resamples).astype(float)
+
+
+#: Resamples drawn and evaluated at a time: bounds the weights in memory (CHUNK x units).
+CHUNK = 100
+
+
+def resample_chunks(n_units: int, resamples: int, seed: int, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+    """:func:`resample_weights` in chunks of rows: the same draws, ``chunk`` resamples at a time."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, resamples, chunk):
+        size = min(chunk, resamples - start)
+        if n_units == 0:
+            yield np.zeros((size, 0))
+        else:
+            yield rng.multinomial(n_units, np.full(n_units, 1.0 / n_units), size=size).astype(float)
 
 
 @dataclass(frozen=True)

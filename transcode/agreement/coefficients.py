@@ -23,7 +23,6 @@ Passonneau's exact MASI constants and treats empty-versus-empty as distance 0.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -89,32 +88,30 @@ def _is_missing(cell: Any) -> bool:
 def as_frame(matrix: Matrix) -> pd.DataFrame:
     """The matrix as an object DataFrame with ``None`` for missing ratings."""
     if isinstance(matrix, pd.DataFrame):
-        rows = matrix.astype(object).to_numpy().tolist()
-        index, columns = matrix.index, matrix.columns
-    else:
-        rows = [list(row) for row in matrix]
-        if len({len(row) for row in rows}) > 1:
-            raise ValueError("every row of the ratings matrix needs one cell per judge")
-        index = columns = None
-    width = len(columns) if columns is not None else (len(rows[0]) if rows else 0)
-    cells = np.empty((len(rows), width), dtype=object)
+        cells = matrix.to_numpy(dtype=object, copy=True)
+        cells[pd.isna(cells)] = None  # None, NaN, pd.NA and NaT alike, in one vectorised pass
+        return pd.DataFrame(cells, index=matrix.index, columns=matrix.columns, dtype=object)
+    rows = [list(row) for row in matrix]
+    if len({len(row) for row in rows}) > 1:
+        raise ValueError("every row of the ratings matrix needs one cell per judge")
+    cells = np.empty((len(rows), len(rows[0]) if rows else 0), dtype=object)
     for i, row in enumerate(rows):
         for j, cell in enumerate(row):
             cells[i, j] = None if _is_missing(cell) else cell
-    return pd.DataFrame(cells, index=index, columns=columns, dtype=object)
+    return pd.DataFrame(cells, dtype=object)
 
 
 def category_codes(frame: pd.DataFrame) -> tuple[np.ndarray, list[Hashable]]:
     """Integer codes (-1 = missing) for the labels, in a stable category order."""
-    labels = [cell for cell in frame.to_numpy().ravel() if cell is not None]
-    distinct = list(dict.fromkeys(labels))
+    cells = frame.to_numpy().ravel()
+    distinct = list(dict.fromkeys(cell for cell in cells if cell is not None))
     try:
         distinct.sort()
     except TypeError:
         distinct.sort(key=repr)
     index = {label: i for i, label in enumerate(distinct)}
-    codes = np.array(
-        [[-1 if cell is None else index[cell] for cell in row] for row in frame.to_numpy()], dtype=int
+    codes = np.fromiter(
+        (-1 if cell is None else index[cell] for cell in cells), dtype=int, count=len(cells)
     ).reshape(frame.shape)
     return codes, distinct
 
@@ -378,14 +375,19 @@ class Coincidences:
     def pairable(self) -> bool:
         return self.counts.nnz > 0
 
-    def alpha(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """Alpha for each row of unit weights (all ones when None); NaN where undefined."""
+    def alpha(self, weights: np.ndarray | sparse.spmatrix | sparse.sparray | None = None) -> np.ndarray:
+        """Alpha for each row of unit weights (all ones when None; dense or sparse); NaN where undefined."""
         if weights is None:
             weights = np.ones((1, self.counts.shape[0]))
-        weights = np.atleast_2d(np.asarray(weights, dtype=float))
-        marginals = np.asarray((sparse.csr_matrix(weights) @ self.counts).todense())
+        if sparse.issparse(weights):
+            marginals = np.asarray((weights @ self.counts).todense())
+            observed = np.asarray(weights @ self.disagreement).ravel()
+        else:
+            weights = np.atleast_2d(np.asarray(weights, dtype=float))
+            # (counts.T @ weights.T).T: the sparse table times the dense weights, never a sparse copy of them
+            marginals = np.asarray(self.counts.T @ weights.T).T
+            observed = weights @ self.disagreement
         n = marginals.sum(axis=1)
-        observed = weights @ self.disagreement
         expected = ((marginals @ self.distances) * marginals).sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             d_o = observed / n
@@ -414,27 +416,43 @@ def coincidences(
         distances = np.asarray(distance_matrix(values), dtype=float).reshape(size, size)
     else:
         distances = np.array([[float(distance(x, y)) for y in values] for x in values]).reshape(size, size)
-    unit_ids: list[int] = []
-    value_ids: list[int] = []
-    occurrences: list[int] = []
-    disagreement = np.zeros(len(rows))
-    agreement = np.zeros(len(rows))
-    for u, row in enumerate(rows):
-        if len(row) < 2:
-            continue
-        tally = Counter(index[v] for v in row)
-        ids, counts = np.fromiter(tally.keys(), dtype=int), np.fromiter(tally.values(), dtype=float)
-        unit_ids += [u] * len(ids)
-        value_ids += list(tally.keys())
-        occurrences += list(tally.values())
-        within = distances[np.ix_(ids, ids)]
-        pairs = counts @ within @ counts - counts @ np.diag(within)
-        disagreement[u] = pairs / (len(row) - 1)
-        agreement[u] = (counts * (counts - 1)).sum() / (len(row) - 1)
-    count_matrix = sparse.csr_matrix(
-        (np.asarray(occurrences, dtype=float), (unit_ids, value_ids)), shape=(len(rows), size)
-    )
-    return Coincidences(values, count_matrix, disagreement, agreement, distances)
+    unit_ids = [u for u, row in enumerate(rows) if len(row) >= 2 for _ in row]
+    value_ids = [index[v] for row in rows if len(row) >= 2 for v in row]
+    counts = sparse.csr_matrix(
+        (np.ones(len(unit_ids)), (unit_ids, value_ids)), shape=(len(rows), size)
+    )  # duplicates summed: how often each value occurs in each pairable unit
+    return coincidences_from_counts(values, counts, distances)
+
+
+def coincidences_from_counts(
+    values: list[Hashable], counts: sparse.csr_matrix | np.ndarray, distances: np.ndarray, chunk: int = 20_000
+) -> Coincidences:
+    """Coincidence summaries from units x values counts (units with one rating are left out).
+
+    Per unit u with m_u ratings: disagreement ``(c_u D c_u - c_u diag(D)) / (m_u - 1)`` and
+    agreeing pairs ``sum c(c - 1) / (m_u - 1)``, for all units at once (in chunks of rows, so
+    the units x values product stays small).
+    """
+    counts = sparse.csr_matrix(counts, dtype=float)
+    per_unit = np.asarray(counts.sum(axis=1)).ravel()
+    pairable = per_unit >= 2
+    counts = sparse.diags(pairable.astype(float)) @ counts
+    counts.eliminate_zeros()
+    counts = sparse.csr_matrix(counts)
+    pairs = np.zeros(len(per_unit))
+    if distances.size:
+        diagonal = np.diag(distances)
+        for start in range(0, counts.shape[0], chunk):
+            block = counts[start : start + chunk]
+            spread = np.asarray(block @ distances)
+            pairs[start : start + chunk] = np.asarray(block.multiply(spread).sum(axis=1)).ravel() - (
+                block @ diagonal
+            )
+    same = np.asarray((counts.multiply(counts) - counts).sum(axis=1)).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        disagreement = np.where(pairable, pairs / (per_unit - 1), 0.0)
+        agreement = np.where(pairable, same / (per_unit - 1), 0.0)
+    return Coincidences(values, counts, disagreement, agreement, distances)
 
 
 def krippendorff_alpha_distance(

@@ -17,12 +17,14 @@ What is compared with what:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from transcode.agreement import bootstrap
 from transcode.agreement.coefficients import (
@@ -182,32 +184,49 @@ def full_report(
 
 
 def confidence_intervals(ratings: Ratings, table: Coincidences, resamples: int, seed: int) -> dict[str, Any]:
-    """95% percentile bootstrap intervals, units resampled (the same draws for every coefficient)."""
-    weights = bootstrap.resample_weights(len(ratings.units), resamples, seed)
+    """95% percentile bootstrap intervals, units resampled (the same draws for every coefficient).
+
+    The draws come in chunks of :data:`bootstrap.CHUNK` resamples from one generator (the same
+    draws as all at once), so memory stays at a chunk's weights however many resamples are asked.
+    """
     kappa_name = "cohen_kappa" if len(ratings.judges) == 2 else "fleiss_kappa"
-    overall_alpha = bootstrap.percentile_interval(bootstrap.alpha_resamples(table, weights))
-    per_code: dict[str, dict[str, list[float] | None]] = {}
+    estimators: dict[tuple[str, str], Any] = {
+        ("", "krippendorff_alpha"): partial(bootstrap.alpha_resamples, table)
+    }
     for code in ratings.code_names:
         decisions = ratings.binary_matrix(code)
-        alpha = bootstrap.alpha_resamples(coincidences(decisions, nominal_distance), weights)
+        estimators[(code, "krippendorff_alpha")] = partial(
+            bootstrap.alpha_resamples, coincidences(decisions, nominal_distance)
+        )
         codes, categories = category_codes(decisions)
         if kappa_name == "cohen_kappa":
-            kappa = bootstrap.cohen_kappa_resamples(
-                bootstrap.cohen_cells(codes, len(categories)), len(categories), weights
-            )
+            cells = bootstrap.cohen_cells(codes, len(categories))
+            estimators[(code, kappa_name)] = partial(bootstrap.cohen_kappa_resamples, cells, len(categories))
         else:
-            kappa = bootstrap.fleiss_kappa_resamples(counts_per_unit(codes, len(categories)), weights)
-        per_code[code] = {
-            "krippendorff_alpha": _as_list(bootstrap.percentile_interval(alpha)),
-            kappa_name: _as_list(bootstrap.percentile_interval(kappa)),
-        }
+            estimators[(code, kappa_name)] = partial(
+                bootstrap.fleiss_kappa_resamples, counts_per_unit(codes, len(categories))
+            )
+    estimates: dict[tuple[str, str], list[np.ndarray]] = {key: [] for key in estimators}
+    for weights in bootstrap.resample_chunks(len(ratings.units), resamples, seed):
+        for key, estimate in estimators.items():
+            estimates[key].append(estimate(weights))
+
+    def interval(key: tuple[str, str]) -> list[float] | None:
+        return _as_list(bootstrap.percentile_interval(np.concatenate(estimates[key])))
+
     return {
         "method": "percentile bootstrap, units resampled with replacement",
         "level": bootstrap.CONFIDENCE,
         "resamples": resamples,
         "seed": seed,
-        "overall": {"krippendorff_alpha": _as_list(overall_alpha)},
-        "per_code": per_code,
+        "overall": {"krippendorff_alpha": interval(("", "krippendorff_alpha"))},
+        "per_code": {
+            code: {
+                "krippendorff_alpha": interval((code, "krippendorff_alpha")),
+                kappa_name: interval((code, kappa_name)),
+            }
+            for code in ratings.code_names
+        },
     }
 
 
@@ -224,13 +243,29 @@ def _unit_agreement(table: Coincidences) -> tuple[np.ndarray, np.ndarray]:
     return share, pairable
 
 
-def _rows_agreement(table: Coincidences, selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Alpha and percent agreement for each row of a (k x units) 0/1 unit selection."""
+def _rows_agreement(table: Coincidences, selection) -> tuple[np.ndarray, np.ndarray]:
+    """Alpha and percent agreement for each row of a (k x units) 0/1 unit selection (dense or sparse)."""
     share, pairable = _unit_agreement(table)
     alpha = table.alpha(selection) if table.pairable else np.full(selection.shape[0], np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
-        agreement = (selection @ share) / (selection @ pairable.astype(float))
+        agreement = (
+            np.asarray(selection @ share).ravel() / np.asarray(selection @ pairable.astype(float)).ravel()
+        )
     return alpha, agreement
+
+
+def case_selection(units: Sequence[str], case_map: Mapping[str, str]) -> tuple[list[str], sparse.csr_matrix]:
+    """The cases in order of first appearance and a sparse cases x units 0/1 matrix: one entry per
+    unit, so it grows with the units, not with cases x units."""
+    cases: dict[str, int] = {}
+    rows, columns = [], []
+    for column, unit in enumerate(units):
+        case = case_map.get(unit)
+        if case is not None:
+            rows.append(cases.setdefault(case, len(cases)))
+            columns.append(column)
+    selection = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(len(cases), len(units)))
+    return list(cases), selection
 
 
 def _number(value: float) -> float | None:
@@ -241,16 +276,14 @@ def per_case_agreement(
     ratings: Ratings, table: Coincidences, case_map: Mapping[str, str]
 ) -> dict[str, dict[str, Any]]:
     """Alpha (the overall distance) and percent agreement within each case; {} with under two cases."""
-    cases = list(dict.fromkeys(case_map[unit] for unit in ratings.units if unit in case_map))
+    cases, selection = case_selection(ratings.units, case_map)
     if len(cases) < 2:
         return {}
-    selection = np.array(
-        [[case_map.get(unit) == case for unit in ratings.units] for case in cases], dtype=float
-    )
     alpha, agreement = _rows_agreement(table, selection)
+    sizes = np.diff(selection.indptr)
     return {
         case: {
-            "n_units": int(selection[i].sum()),
+            "n_units": int(sizes[i]),
             "percent_agreement": _number(agreement[i]),
             "krippendorff_alpha": _number(alpha[i]),
         }

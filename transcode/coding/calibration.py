@@ -19,7 +19,7 @@ from typing import Any
 
 from transcode.coding import people, suggestions
 from transcode.coding.codes import OTHER, acceptance, current_codes, is_coded
-from transcode.coding.consensus import ratings_records
+from transcode.coding.consensus import codes_as_records, ratings_records
 from transcode.coding.queue import load_proposals
 from transcode.errors import InputError
 from transcode.store import Store
@@ -31,34 +31,40 @@ STRATA = (WITH, WITHOUT, MIXED, UNRECORDED)
 
 
 def _summary(records: list[Record]) -> dict[str, Any]:
-    """κ (Cohen for two judges, Fleiss for more), α, percent agreement, overall and per domain."""
-    from transcode.agreement import agreement_report
-
+    """κ (Cohen for two judges, Fleiss for more), α, percent agreement, overall and per domain
+    (the agreement report's values, computed as one group: :mod:`transcode.agreement.grouped`)."""
     judges = sorted({judge for _, judge, _ in records})
     units = {unit for unit, _, _ in records}
     if len(judges) < 2:
-        return {"judges": judges, "n_units": len(units), "reason": "fewer than two judges coded these units"}
+        return _fewer_than_two(judges, len(units))
+    group = _one_group(records)
+    if isinstance(group, str):
+        return {"judges": judges, "n_units": len(units), "reason": group}
+    return _as_summary(group)
+
+
+def _one_group(records: list[Record]):
+    """The records' agreement as one group, or why it cannot be computed."""
+    from transcode.agreement import ratings_from_records
+    from transcode.agreement.grouped import grouped_agreement
+
     try:
-        report = agreement_report(records)
+        ratings = ratings_from_records(records)
     except InputError as err:
-        return {"judges": judges, "n_units": len(units), "reason": err.message}
-    kappa = "cohen_kappa" if len(judges) == 2 else "fleiss_kappa"
+        return err.message
+    return grouped_agreement(ratings, dict.fromkeys(ratings.units, ""))[""]
+
+
+def _as_summary(group) -> dict[str, Any]:
     return {
-        "judges": judges,
-        "n_units": report["n_units"],
-        "kappa": report["overall"].get(kappa),
-        "kappa_kind": "Cohen" if kappa == "cohen_kappa" else "Fleiss",
-        "alpha": report["overall"]["krippendorff_alpha"],
-        "alpha_distance": report["overall"]["alpha_distance"],
-        "percent_agreement": report["overall"]["percent_agreement"],
-        "per_domain": {
-            code: {
-                "kappa": entry.get(kappa),
-                "alpha": entry["krippendorff_alpha"],
-                "percent_agreement": entry["percent_agreement"],
-            }
-            for code, entry in report["per_code"].items()
-        },
+        "judges": group.judges,
+        "n_units": group.n_units,
+        "kappa": group.kappa,
+        "kappa_kind": group.kappa_kind,
+        "alpha": group.alpha,
+        "alpha_distance": "masi" if group.multi_label else "nominal",
+        "percent_agreement": group.percent_agreement,
+        "per_domain": group.per_code,
     }
 
 
@@ -68,7 +74,38 @@ def case_calibration(store: Store, case: str) -> dict[str, Any]:
 
 
 def calibration(store: Store, cases: Iterable[str]) -> dict[str, dict[str, Any]]:
-    return {case: case_calibration(store, case) for case in cases}
+    """:func:`case_calibration` of each case, all computed at once (one read of the decisions,
+    one pass over the units: :mod:`transcode.agreement.grouped`)."""
+    from transcode.agreement import ratings_from_records
+    from transcode.agreement.grouped import grouped_agreement
+
+    cases = list(cases)
+    by_judge: dict[str, list] = defaultdict(list)
+    case_of: dict[str, str] = {}
+    for d in store.decision_log(roles=people.CODING_ROLES, cases=cases):
+        by_judge[d.judge].append((d.unit, d.domain, d.action))
+        case_of[d.unit] = d.case
+    dmap = store.domain_map()  # codes given under earlier codebook versions follow it
+    records = codes_as_records(
+        {judge: dmap.all_codes(current_codes(rows)) for judge, rows in by_judge.items()}
+    )
+    groups = {}
+    if len({judge for _, judge, _ in records}) >= 2:
+        groups = grouped_agreement(ratings_from_records(records), case_of)
+    out: dict[str, dict[str, Any]] = {}
+    for case in cases:
+        group = groups.get(case)
+        if group is None or len(group.judges) < 2:
+            judges = [] if group is None else group.judges
+            n_units = 0 if group is None else group.n_units
+            out[case] = {"case": case, **_fewer_than_two(judges, n_units)}
+            continue
+        out[case] = {"case": case, **_as_summary(group)}
+    return out
+
+
+def _fewer_than_two(judges: list[str], n_units: int) -> dict[str, Any]:
+    return {"judges": judges, "n_units": n_units, "reason": "fewer than two judges coded these units"}
 
 
 def suggestion_report(store: Store, cases: Collection[str]) -> dict[str, Any]:
@@ -136,8 +173,6 @@ def suggestion_report(store: Store, cases: Collection[str]) -> dict[str, Any]:
 def model_vs_consensus(store: Store, cases: Collection[str]) -> dict[str, Any]:
     """The model's current suggestions as one more coder against the team's consensus: Cohen's κ
     overall and per domain, over the units of ``cases`` holding both."""
-    from transcode.agreement import agreement_report
-
     consensus = store.consensus()
     proposals = load_proposals(store, cases=cases)
     units = sorted(key for key in proposals if key in consensus)
@@ -148,14 +183,16 @@ def model_vs_consensus(store: Store, cases: Collection[str]) -> dict[str, Any]:
         records += [(key, "consensus", d) for d in agreed] or [(key, "consensus", None)]
     if not units:
         return {"n_units": 0, "reason": "no unit holds both a suggestion and consensus codes"}
-    report = agreement_report(records)
+    group = _one_group(records)
+    if isinstance(group, str):
+        return {"n_units": len(units), "reason": group}
     return {
         "n_units": len(units),
         "model_versions": sorted({proposals[key].model_version for key in units}),
-        "cohen_kappa": report["overall"].get("cohen_kappa"),
-        "percent_agreement": report["overall"]["percent_agreement"],
+        "cohen_kappa": group.kappa,
+        "percent_agreement": group.percent_agreement,
         "per_domain": {
-            code: {"cohen_kappa": entry.get("cohen_kappa"), "percent_agreement": entry["percent_agreement"]}
-            for code, entry in report["per_code"].items()
+            code: {"cohen_kappa": entry["kappa"], "percent_agreement": entry["percent_agreement"]}
+            for code, entry in group.per_code.items()
         },
     }

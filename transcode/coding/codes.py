@@ -145,15 +145,52 @@ def acceptance(
     model's suggestion (a decision that carries the model version). With ``last``,
     only the ``last`` coded units decided most recently count.
     """
-    state: dict[str, dict[str, tuple[bool, bool]]] = defaultdict(dict)
-    for key, domain, action, version in rows:
+    tally = AcceptanceTally(rows)
+    return tally.overall() if last is None else tally.recent(last)
+
+
+class AcceptanceTally:
+    """:func:`acceptance` kept up to date one decision at a time (the coding room's running count).
+
+    Adding a decision costs the same however long the log is: the counts change by what the
+    one unit contributes, and the recent window walks back from the latest unit only.
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, str | None, str, str | None]] = ()) -> None:
+        #: unit -> {domain: (applies, taken from the model)}; insertion order = latest decided last
+        self._held: dict[str, dict[str, tuple[bool, bool]]] = {}
+        self._status: dict[str, tuple[bool, bool]] = {}  # unit -> (accepted, coded)
+        self.accepted = 0
+        self.coded = 0
+        for row in rows:
+            self.add(*row)
+
+    def add(self, key: str, domain: str | None, action: str, version: str | None) -> None:
+        held = self._held.pop(key, {})
         if action == OTHER or domain is None:
-            state[key] = {OTHER: (True, version is not None)}
+            held = {OTHER: (True, version is not None)}
         else:
-            state[key].pop(OTHER, None)
-            state[key][domain] = (action in APPLIES, version is not None)
-        state[key] = state.pop(key)  # dicts keep insertion order: the latest decided unit comes last
-    kept = [all(held) for held in ([m for a, m in c.values() if a] for c in state.values()) if held]
-    if last is not None:
-        kept = kept[-last:] if last > 0 else []
-    return Acceptance(sum(kept), len(kept))
+            held.pop(OTHER, None)
+            held[domain] = (action in APPLIES, version is not None)
+        self._held[key] = held
+        from_model = [m for applies, m in held.values() if applies]
+        coded = bool(from_model)
+        accepted = coded and all(from_model)
+        was_accepted, was_coded = self._status.get(key, (False, False))
+        self._status[key] = (accepted, coded)
+        self.accepted += accepted - was_accepted
+        self.coded += coded - was_coded
+
+    def overall(self) -> Acceptance:
+        return Acceptance(self.accepted, self.coded)
+
+    def recent(self, last: int) -> Acceptance:
+        """Over the ``last`` coded units decided most recently."""
+        kept: list[bool] = []
+        for key in reversed(self._held):
+            if len(kept) >= last:
+                break
+            accepted, coded = self._status[key]
+            if coded:
+                kept.append(accepted)
+        return Acceptance(sum(kept), len(kept))

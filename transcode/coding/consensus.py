@@ -9,7 +9,7 @@ change is written to the store at once.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -150,8 +150,15 @@ def ratings_records(
 
     "other" becomes a record with no code (rated, no domain); emptied units are left out.
     """
+    return codes_as_records(all_judge_codes(store, cases=cases, as_coded_in=as_coded_in))
+
+
+def codes_as_records(
+    judge_codes: Mapping[str, Mapping[str, frozenset[str]]],
+) -> list[tuple[str, str, str | None]]:
+    """Judges' current codes as ``(unit, judge, code)`` records (see :func:`ratings_records`)."""
     out: list[tuple[str, str, str | None]] = []
-    for name, codes in sorted(all_judge_codes(store, cases=cases, as_coded_in=as_coded_in).items()):
+    for name, codes in sorted(judge_codes.items()):
         for key, given in sorted(codes.items()):
             if not is_coded(given):
                 continue

@@ -13,7 +13,7 @@ committed.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -24,6 +24,7 @@ from transcode.coding.codebook_ops import Recode, pending_recodes
 from transcode.coding.codes import (
     OTHER,
     Acceptance,
+    AcceptanceTally,
     Decision,
     accept_decisions,
     acceptance,
@@ -34,7 +35,16 @@ from transcode.coding.codes import (
     is_coded,
 )
 from transcode.coding.phases import INDEPENDENT
-from transcode.coding.queue import Order, QueueItem, UnitProposals, coding_queue, load_proposals
+from transcode.coding.queue import (
+    CaseProposals,
+    CaseQueue,
+    Order,
+    QueueItem,
+    UnitProposals,
+    load_proposals,
+    queue_keys,
+    unit_matches,
+)
 from transcode.errors import InputError, PhaseError, StoreError
 from transcode.store import Store
 from transcode.store.repo import registered_judge
@@ -176,6 +186,10 @@ def coding_cases(store: Store, judge: str, case: str | None = None) -> list[str]
     return open_cases
 
 
+#: The session's proposals: read a case at a time, or all at once for the uncertainty order.
+MutableProposals = CaseProposals | MutableMapping[str, UnitProposals]
+
+
 @dataclass(frozen=True)
 class Saved:
     """What the last write committed: shown in the status line as the save receipt."""
@@ -212,22 +226,34 @@ class CodingSession:
         self.domains = codebook.domain_ids
         self.cases = coding_cases(store, judge, case)
         self.suggestions = suggestions.mode(store)
-        self.proposals: dict[str, UnitProposals] = load_proposals(store, cases=self.cases)
-        self.queue: list[QueueItem] = coding_queue(
-            store, cases=self.cases, order=order, proposals=self.proposals
-        )
-        if not self.queue:
+        # The order is read up front; texts and proposals a case at a time as the cursor gets there
+        # (the uncertainty order ranks by every proposal, so it reads them all).
+        ranked = load_proposals(store, cases=self.cases) if order == "uncertainty" else None
+        pairs = queue_keys(store, cases=self.cases, order=order, proposals=ranked)
+        if not pairs:
             raise StoreError("the cases to code hold no thought units; import their transcripts first")
-        self.codes: dict[str, frozenset[str]] = judge_codes(store, judge)
+        self.queue = CaseQueue(store, pairs)
+        self.proposals: MutableProposals = ranked if ranked is not None else CaseProposals(store, dict(pairs))
+        self.codes: dict[str, frozenset[str]] = {}
+        self.notes: dict[str, list[str]] = defaultdict(list)
+        #: this judge's latest decision per unit (a note repeats it) and the running acceptance
+        self._latest: dict[str, tuple[Decision, bool | None]] = {}
+        self._acceptance = AcceptanceTally()
+        log = store.decision_log(judge)
+        # codes given under an earlier codebook version follow its renames and merges
+        mapped = store.domain_map().all_codes(current_codes((d.unit, d.domain, d.action) for d in log))
+        for unit, decided in mapped.items():
+            self.codes[unit] = decided
         #: This judge's units to code again after a split (settled by their next decision there).
         self.recode: dict[str, Recode] = {r.unit: r for r in pending_recodes(store, judge)}
-        self.notes: dict[str, list[str]] = judge_notes(store, judge)
+        for d in log:
+            self._remember(d.unit, Decision(d.domain, d.action, d.note, d.model_version), d.suggestions_shown)
         self._undo: list[_UndoStep] = []
         self._revealed: set[str] = set()
-        self._index_of = {item.key: i for i, item in enumerate(self.queue)}
+        self._index_of = {key: i for i, key in enumerate(self.queue.keys)}
         # Counts per case, kept up to date on each decision (never a scan of the queue per keypress).
-        self._total = Counter(item.case for item in self.queue)
-        self._done = Counter(item.case for item in self.queue if is_coded(self.codes.get(item.key)))
+        self._total = Counter(self.queue.cases)
+        self._done = Counter(case for key, case in pairs if is_coded(self.codes.get(key)))
         self._finished = {a.case: a.finished for a in store.assignments(judge)}
         for name in self._total:
             self._sync_finished(name)
@@ -263,6 +289,16 @@ class CodingSession:
         self._revealed.add(self.current.key)
         return True
 
+    def _remember(self, key: str, decision: Decision, shown: bool | None) -> None:
+        self._latest[key] = (decision, shown)
+        self._acceptance.add(key, decision.domain, decision.action, decision.model_version)
+        if decision.note is not None:
+            self.notes[key].append(decision.note)
+
+    def feedback(self) -> Feedback:
+        """This judge's own acceptance, overall and recent, from the counts kept per decision."""
+        return Feedback(self._acceptance.overall(), self._acceptance.recent(suggestions.NOTE_WINDOW))
+
     def progress(self) -> dict[str, tuple[int, int]]:
         """``{case: (coded, total)}`` from counts kept per decision (never a scan of the queue)."""
         return {case: (self._done[case], total) for case, total in self._total.items()}
@@ -278,10 +314,11 @@ class CodingSession:
 
     # -- moving ----------------------------------------------------------------------------------
     def _next_uncoded(self, start: int) -> int | None:
-        n = len(self.queue)
+        keys = self.queue.keys
+        n = len(keys)
         for step in range(n):
             i = (start + step) % n
-            key = self.queue[i].key
+            key = keys[i]
             if not is_coded(self.codes.get(key)) or key in self.recode:
                 return i
         return None
@@ -300,10 +337,10 @@ class CodingSession:
     def jump_to_case(self, case: str) -> QueueItem:
         """The first uncoded unit of ``case`` (or its first unit when all are coded)."""
         case = case.strip()
-        positions = [i for i, item in enumerate(self.queue) if item.case == case]
+        positions = [i for i, name in enumerate(self.queue.cases) if name == case]
         if not positions:
             raise StoreError(f"no case {case!r} in this queue")
-        uncoded = [i for i in positions if not is_coded(self.codes.get(self.queue[i].key))]
+        uncoded = [i for i in positions if not is_coded(self.codes.get(self.queue.keys[i]))]
         self.index = (uncoded or positions)[0]
         return self.current
 
@@ -317,11 +354,12 @@ class CodingSession:
         needle = query.strip().casefold()
         if not needle:
             return False
-        n = len(self.queue)
+        hits = set(unit_matches(self.store, self.cases, needle))
+        keys = self.queue.keys
+        n = len(keys)
         for step in range(1, n + 1):
             i = (self.index + step) % n
-            item = self.queue[i]
-            if needle in item.text.casefold() or needle in item.key.casefold():
+            if keys[i] in hits:
                 self.index = i
                 return True
         return False
@@ -335,8 +373,10 @@ class CodingSession:
         self.recode.pop(key, None)
         after = fold(before, decisions)
         self.codes[key] = after
+        for decision in decisions:
+            self._remember(key, decision, shown)
         if is_coded(after) != is_coded(before):
-            case = self.queue[self._index_of[key]].case
+            case = self.queue.cases[self._index_of[key]]
             self._done[case] += 1 if is_coded(after) else -1
             self._sync_finished(case)
         if undoable and after != before:
@@ -389,9 +429,17 @@ class CodingSession:
         return saved
 
     def add_note(self, text: str) -> Saved:
+        """Attach a note by repeating this judge's latest decision on the unit (as :func:`add_note`)."""
         key = self.current.key
-        decision_id = add_note(self.store, self.judge, key, text)
-        self.notes.setdefault(key, []).append(text.strip())
+        text = text.strip()
+        if not text:
+            raise InputError("an empty note is not saved")
+        if key not in self._latest:
+            raise StoreError("code the unit first: a note is kept with your codes")
+        latest, shown = self._latest[key]
+        decision = Decision(latest.domain, latest.action, text, latest.model_version)
+        decision_id = record_decisions(self.store, self.judge, key, [decision], suggestions_shown=shown)[0]
+        self._remember(key, decision, shown)
         self.last_saved = Saved(key, (decision_id,), self.codes.get(key, frozenset()))
         return self.last_saved
 

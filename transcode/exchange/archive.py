@@ -22,11 +22,12 @@ _CHUNK = MiB
 
 @dataclass(frozen=True)
 class ArchiveLimits:
-    """How much one import may decompress. Real projects are far below these (a 12-interview
-    QualCoder project: 2 MiB, ratio 7); a zip bomb is far above."""
+    """How much one import may decompress. Real projects are below these (a 12-interview
+    QualCoder project: 2 MiB, ratio 7; transcode's own export of 200,000 coded units: a
+    project.qde of about 300 MiB, ratio about 6); a zip bomb is far above."""
 
-    member_bytes: int = 256 * MiB
-    total_bytes: int = 1024 * MiB
+    member_bytes: int = 1024 * MiB
+    total_bytes: int = 2048 * MiB
     #: Output bytes per compressed byte, checked once a member has produced ``ratio_floor`` bytes
     #: (tiny members compress absurdly well and harm no one).
     ratio: float = 200.0

@@ -24,7 +24,8 @@ The XML side is pure (bytes in, plain data out, and back); the store is read and
 
 from __future__ import annotations
 
-import io
+import shutil
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import replace
@@ -33,9 +34,15 @@ from pathlib import Path
 
 from transcode.codebook import Codebook
 from transcode.errors import InputError
-from transcode.exchange.archive import DEFAULT_LIMITS, ArchiveLimits, BoundedArchive
+from transcode.exchange.archive import DEFAULT_LIMITS, ArchiveLimits, BoundedArchive, MiB
 from transcode.exchange.refi_read import QdpxContent, parse_codebook_document, parse_project
-from transcode.exchange.refi_write import codebook_document, project_document, render_source
+from transcode.exchange.refi_write import (
+    codebook_document,
+    project_document,
+    render_source,
+    source_files,
+    write_project,
+)
 from transcode.exchange.refi_xml import (
     CONSENSUS_USER,
     METADATA_NOTE,
@@ -44,8 +51,9 @@ from transcode.exchange.refi_xml import (
     PROJECT_NS,
     guid,
     schema_errors,
+    streamed_schema_errors,
 )
-from transcode.files import write_atomic
+from transcode.files import atomic_writer, write_atomic
 from transcode.ingest import SpeakerRoles
 from transcode.store import Store
 from transcode.store.snapshot import (
@@ -229,18 +237,27 @@ def _moved(unit: UnitData, shifts: list[tuple[int, int, int, int]], turns) -> Un
 
 # -- the store ------------------------------------------------------------------------------------------
 def export_qdpx(store: Store, path: str | Path) -> dict:
-    """Write the project as a .qdpx; the file appears only when complete."""
+    """Write the project as a .qdpx; the file appears only when complete.
+
+    ``project.qde`` is streamed to a temporary file (a source at a time), checked against the
+    REFI-QDA schema as it is read back, and streamed into the archive with the source texts, so
+    no copy of the whole document is held in memory."""
     snapshot = read_snapshot(store)
-    document, files = project_document(snapshot, now_utc())
-    errors = schema_errors(document, "project")
-    if errors:
-        raise RuntimeError(f"exported project.qde breaks the REFI-QDA schema: {errors[0]}")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("project.qde", document)
-        for name, content in sorted(files.items()):
-            archive.writestr(name, content)
-    write_atomic(path, buffer.getvalue())
+    with tempfile.TemporaryFile() as document:
+        write_project(snapshot, now_utc(), document)
+        document.seek(0)
+        errors = streamed_schema_errors(document, "project")
+        if errors:
+            raise RuntimeError(f"exported project.qde breaks the REFI-QDA schema: {errors[0]}")
+        document.seek(0)
+        with (
+            atomic_writer(path, binary=True) as stream,
+            zipfile.ZipFile(stream, "w", zipfile.ZIP_DEFLATED) as archive,
+        ):
+            with archive.open("project.qde", "w", force_zip64=True) as member:
+                shutil.copyfileobj(document, member, MiB)
+            for name, content in sorted(source_files(snapshot)):
+                archive.writestr(name, content)
     return project_summary(snapshot)
 
 

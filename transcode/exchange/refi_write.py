@@ -11,9 +11,12 @@ domain's description.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import PurePosixPath, PureWindowsPath
+from typing import IO
 
 from lxml import etree
 
@@ -31,6 +34,7 @@ from transcode.exchange.refi_xml import (
     describe,
     element,
     guid,
+    q,
 )
 from transcode.store.snapshot import CategoryData, ProjectSnapshot, TurnData
 
@@ -91,7 +95,10 @@ def _codebook_elements(
 
 
 def _domains_set(parent: etree._Element, ns: str, domain_guids: list[str]) -> None:
-    sets = element(parent, "Sets", ns)
+    _domains_set_members(element(parent, "Sets", ns), ns, domain_guids)
+
+
+def _domains_set_members(sets: etree._Element, ns: str, domain_guids: list[str]) -> None:
     group = element(sets, "Set", ns, guid=guid("set", DOMAINS_SET), name=DOMAINS_SET)
     element(
         group, "Description", ns
@@ -112,136 +119,164 @@ def codebook_document(
     return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True)
 
 
-def _note(notes: etree._Element, key: str, document: dict, created: str) -> str:
-    note_guid = guid("note", key)
-    note = element(notes, "Note", guid=note_guid, name=METADATA_NOTE, creationDateTime=created)
+def _note(key: str, document: dict, created: str) -> etree._Element:
+    note = _standalone("Note", guid=guid("note", key), name=METADATA_NOTE, creationDateTime=created)
     element(note, "PlainTextContent").text = json.dumps(document, ensure_ascii=False, sort_keys=True)
-    return note_guid
+    return note
+
+
+def _standalone(tag: str, **attributes: str) -> etree._Element:
+    """An element written on its own into the streamed document (its subtree, then it is dropped)."""
+    return etree.Element(q(tag), attributes, nsmap={None: PROJECT_NS})
+
+
+def source_files(snapshot: ProjectSnapshot) -> Iterator[tuple[str, bytes]]:
+    """The ``sources/`` files of a .qdpx for ``snapshot``, one transcript at a time."""
+    for t in snapshot.transcripts:
+        text, _ = render_source(t.turns)
+        yield f"sources/{_source_guid(t.case, t.source_name)}.txt", text.encode("utf-8")
+
+
+def _source_guid(case: str, source_name: str) -> str:
+    return guid("source", f"{case}/{basename(source_name)}")
 
 
 def project_document(snapshot: ProjectSnapshot, created: str) -> tuple[bytes, dict[str, bytes]]:
     """``project.qde`` and the ``sources/`` files of a .qdpx for ``snapshot``; ``created`` is the
     ISO 8601 UTC time stamped on the notes."""
-    root = etree.Element(
-        f"{{{PROJECT_NS}}}Project", nsmap={None: PROJECT_NS}, name=snapshot.name, origin=ORIGIN
-    )
-    users = element(root, "Users")
+    buffer = io.BytesIO()
+    write_project(snapshot, created, buffer)
+    return buffer.getvalue(), dict(source_files(snapshot))
+
+
+def write_project(snapshot: ProjectSnapshot, created: str, stream: IO[bytes]) -> None:
+    """Stream ``project.qde`` for ``snapshot`` into ``stream``: each source (its selections and
+    codings) is built, written and dropped in turn, so memory does not grow with the project's
+    units; only the sources' metadata notes wait (as JSON text) for the Notes section."""
+    users = _standalone("Users")
     user_guids = {name: guid("user", name) for name in snapshot.judges}
     consensus_guid = guid("user", f"{CONSENSUS_USER}\x00")
     for name in snapshot.judges:
         element(users, "User", guid=user_guids[name], name=name, id=name)
     element(users, "User", guid=consensus_guid, name=CONSENSUS_USER, id=CONSENSUS_USER)
     categories = _merged_categories(snapshot.codebook, snapshot.categories)
-    domain_guids = _codebook_elements(
-        element(root, "CodeBook"), snapshot.codebook, PROJECT_NS, categories, with_other=True
-    )
+    codebook = _standalone("CodeBook")
+    domain_guids = _codebook_elements(codebook, snapshot.codebook, PROJECT_NS, categories, with_other=True)
 
-    attribute_names = sorted({a for attrs in snapshot.cases.values() for a in attrs})
-    if attribute_names:
-        variables = element(root, "Variables")
-        for attribute in attribute_names:
-            element(
-                variables, "Variable", guid=guid("variable", attribute), name=attribute, typeOfVariable="Text"
-            )
-
-    source_guids = {
-        id(t): guid("source", f"{t.case}/{basename(t.source_name)}") for t in snapshot.transcripts
-    }
     by_case: dict[str, list[str]] = defaultdict(list)
     for t in snapshot.transcripts:
-        by_case[t.case].append(source_guids[id(t)])
-    if snapshot.cases:
-        cases = element(root, "Cases")
-        for key, attributes in sorted(snapshot.cases.items()):
-            case = element(cases, "Case", guid=guid("case", key), name=key)
-            for attribute, value in sorted(attributes.items()):
-                variable_value = element(case, "VariableValue")
-                element(variable_value, "VariableRef", targetGUID=guid("variable", attribute))
-                element(variable_value, "TextValue").text = value
-            for source_guid in by_case.get(key, []):
-                element(case, "SourceRef", targetGUID=source_guid)
+        by_case[t.case].append(_source_guid(t.case, t.source_name))
+    with etree.xmlfile(stream, encoding="utf-8") as xf:
+        xf.write_declaration()
+        with xf.element(q("Project"), {"name": snapshot.name, "origin": ORIGIN}, nsmap={None: PROJECT_NS}):
+            xf.write(users, pretty_print=True)
+            xf.write(codebook, pretty_print=True)
+            attribute_names = sorted({a for attrs in snapshot.cases.values() for a in attrs})
+            if attribute_names:
+                variables = _standalone("Variables")
+                for attribute in attribute_names:
+                    element(
+                        variables,
+                        "Variable",
+                        guid=guid("variable", attribute),
+                        name=attribute,
+                        typeOfVariable="Text",
+                    )
+                xf.write(variables, pretty_print=True)
+            if snapshot.cases:
+                with xf.element(q("Cases")):
+                    for key, attributes in sorted(snapshot.cases.items()):
+                        case = _standalone("Case", guid=guid("case", key), name=key)
+                        for attribute, value in sorted(attributes.items()):
+                            variable_value = element(case, "VariableValue")
+                            element(variable_value, "VariableRef", targetGUID=guid("variable", attribute))
+                            element(variable_value, "TextValue").text = value
+                        for source_guid in by_case.get(key, []):
+                            element(case, "SourceRef", targetGUID=source_guid)
+                        xf.write(case, pretty_print=True)
+            notes: list[tuple[str, dict]] = []
+            if snapshot.transcripts:
+                with xf.element(q("Sources")):
+                    for t in snapshot.transcripts:
+                        source, note = _source(snapshot, t, user_guids, consensus_guid)
+                        xf.write(source, pretty_print=True)
+                        notes.append(note)
+            project_meta = {
+                "format": FORMAT,
+                "kind": "project",
+                "codebook": snapshot.codebook.to_dict(),
+                "domains": [
+                    {"guid": guid("domain", d.id), "id": d.id, "name": d.name}
+                    for d in snapshot.codebook.domains
+                ]
+                + [{"guid": guid("domain", OTHER), "id": OTHER, "name": OTHER_CODE_NAME}],
+                "consensus_user": consensus_guid,
+                "judges": [
+                    {"guid": user_guids[n], "name": n, "role": role} for n, role in snapshot.judges.items()
+                ],
+                "categories": {
+                    domain: [category_json(c) for c in trees]
+                    for domain, trees in sorted(snapshot.categories.items())
+                },
+            }
+            with xf.element(q("Notes")):
+                xf.write(_note("project", project_meta, created), pretty_print=True)
+                for key, document in notes:
+                    xf.write(_note(key, document, created), pretty_print=True)
+            sets = _standalone("Sets")
+            _domains_set_members(sets, PROJECT_NS, domain_guids)
+            xf.write(sets, pretty_print=True)
 
-    files: dict[str, bytes] = {}
-    source_notes: list[tuple[str, dict]] = []
-    if snapshot.transcripts:
-        sources = element(root, "Sources")
-        for t in snapshot.transcripts:
-            source_guid = source_guids[id(t)]
-            text, spans = render_source(t.turns)
-            files[f"sources/{source_guid}.txt"] = text.encode("utf-8")
-            source = element(
-                sources,
-                "TextSource",
-                guid=source_guid,
-                name=basename(t.source_name),
-                plainTextPath=f"internal://{source_guid}.txt",
-            )
-            units_meta = []
-            for unit in t.units:
-                turn_start = spans[unit.turn - 1][0]
-                start, end = turn_start + unit.start, turn_start + unit.end
-                # "line:N KEY": qc places a selection by a leading line:N (0-based), other tools show the key
-                label = f"line:{unit.turn - 1} {unit.key}"
-                _unit_selections(
-                    source, snapshot, (t.case, unit.key, label), start, end, user_guids, consensus_guid
-                )
-                question: str | int | None = unit.question
-                asked = next(
-                    (i + 1 for i in range(unit.turn - 2, -1, -1) if t.turns[i].role == "interviewer"), None
-                )
-                if asked is not None and t.turns[asked - 1].text == unit.question:
-                    question = asked
-                units_meta.append(
-                    {
-                        "key": unit.key,
-                        "position": unit.position,
-                        "turn": unit.turn,
-                        "start": start,
-                        "end": end,
-                        "question": question,
-                        "consensus_by": snapshot.consensus_by.get(unit.key),
-                    }
-                )
-            note_key = f"source/{source_guid}"
-            element(source, "NoteRef", targetGUID=guid("note", note_key))
-            source_notes.append(
-                (
-                    note_key,
-                    {
-                        "format": FORMAT,
-                        "kind": "source",
-                        "source": source_guid,
-                        "case": t.case,
-                        "metadata": t.metadata,
-                        "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                        "turns": [
-                            [turn.role, turn.label, turn.line, a, b]
-                            for turn, (a, b) in zip(t.turns, spans, strict=True)
-                        ],
-                        "units": units_meta,
-                    },
-                )
-            )
-    project_meta = {
+
+def _source(
+    snapshot: ProjectSnapshot, t, user_guids: dict[str, str], consensus_guid: str
+) -> tuple[etree._Element, tuple[str, dict]]:
+    """One TextSource with its selections and codings, and its metadata note's (key, document)."""
+    source_guid = _source_guid(t.case, t.source_name)
+    text, spans = render_source(t.turns)
+    source = _standalone(
+        "TextSource",
+        guid=source_guid,
+        name=basename(t.source_name),
+        plainTextPath=f"internal://{source_guid}.txt",
+    )
+    units_meta = []
+    for unit in t.units:
+        turn_start = spans[unit.turn - 1][0]
+        start, end = turn_start + unit.start, turn_start + unit.end
+        # "line:N KEY": qc places a selection by a leading line:N (0-based), other tools show the key
+        label = f"line:{unit.turn - 1} {unit.key}"
+        _unit_selections(source, snapshot, (t.case, unit.key, label), start, end, user_guids, consensus_guid)
+        question: str | int | None = unit.question
+        asked = next((i + 1 for i in range(unit.turn - 2, -1, -1) if t.turns[i].role == "interviewer"), None)
+        if asked is not None and t.turns[asked - 1].text == unit.question:
+            question = asked
+        units_meta.append(
+            {
+                "key": unit.key,
+                "position": unit.position,
+                "turn": unit.turn,
+                "start": start,
+                "end": end,
+                "question": question,
+                "consensus_by": snapshot.consensus_by.get(unit.key),
+            }
+        )
+    note_key = f"source/{source_guid}"
+    element(source, "NoteRef", targetGUID=guid("note", note_key))
+    document = {
         "format": FORMAT,
-        "kind": "project",
-        "codebook": snapshot.codebook.to_dict(),
-        "domains": [
-            {"guid": guid("domain", d.id), "id": d.id, "name": d.name} for d in snapshot.codebook.domains
-        ]
-        + [{"guid": guid("domain", OTHER), "id": OTHER, "name": OTHER_CODE_NAME}],
-        "consensus_user": consensus_guid,
-        "judges": [{"guid": user_guids[n], "name": n, "role": role} for n, role in snapshot.judges.items()],
-        "categories": {
-            domain: [category_json(c) for c in trees] for domain, trees in sorted(snapshot.categories.items())
-        },
+        "kind": "source",
+        "source": source_guid,
+        "case": t.case,
+        "metadata": t.metadata,
+        "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        "turns": [
+            [turn.role, turn.label, turn.line, a, b] for turn, (a, b) in zip(t.turns, spans, strict=True)
+        ],
+        "units": units_meta,
     }
-    notes = element(root, "Notes")
-    _note(notes, "project", project_meta, created)
-    for key, document in source_notes:
-        _note(notes, key, document, created)
-    _domains_set(root, PROJECT_NS, domain_guids)
-    return etree.tostring(root, xml_declaration=True, encoding="utf-8", pretty_print=True), files
+    return source, (note_key, document)
 
 
 def _unit_selections(

@@ -6,6 +6,7 @@ import re
 import uuid
 from functools import cache
 from pathlib import Path
+from typing import IO
 
 from anyascii import anyascii
 from lxml import etree
@@ -56,6 +57,25 @@ def schema_errors(document: bytes | etree._Element, kind: str) -> list[str]:
     except etree.XMLSchemaValidateError as err:  # libxml2 gives up on some nodes (unresolved entities)
         return [f"the validator gave up: {err}"]
     return [f"line {e.line}: {e.message}" for e in schema.error_log]
+
+
+def streamed_schema_errors(stream: IO[bytes], kind: str) -> list[str]:
+    """:func:`schema_errors` for a document read from ``stream`` as it is parsed: each element of
+    the root's children is dropped once checked, so memory does not grow with the document."""
+    try:
+        for _, node in etree.iterparse(stream, events=("end",), schema=_schema(kind)):
+            parent = node.getparent()
+            if (
+                parent is not None
+                and parent.getparent() is not None
+                and parent.getparent().getparent() is None
+            ):
+                node.clear()  # a source, case or note, checked: its subtree is no longer needed
+                while node.getprevious() is not None:
+                    del parent[0]
+    except etree.XMLSyntaxError as err:
+        return [f"line {err.lineno}: {err.msg}"]
+    return []
 
 
 def parse_xml(data: bytes, path: str, what: str) -> etree._Element:

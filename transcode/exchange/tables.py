@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from transcode.analysis.categories import categories
@@ -235,14 +236,46 @@ def write_csv(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]
 def write_xlsx(tables: dict[str, pd.DataFrame], path: str | Path) -> Path:
     """One workbook, one sheet per table; the file appears only when complete.
 
-    Every text cell is stored as text: what starts like a formula is shown, never run."""
+    Written row by row with XlsxWriter in its constant-memory mode (each row goes to disk once
+    complete, so memory stays flat in the size of the project; safe here because rows are written
+    in order, unlike pandas' column-wise writer). Every text cell is written as text: what starts
+    like a formula (or a number, or a link) is shown, never run or converted."""
+    import xlsxwriter
+
     path = Path(path)
-    with atomic_writer(path, binary=True) as stream, pd.ExcelWriter(stream, engine="openpyxl") as writer:
-        for name, frame in tables.items():
-            _for_file(frame).to_excel(writer, sheet_name=name[:31], index=False)
-        for sheet in writer.book.worksheets:
-            for row in sheet.iter_rows():
-                for cell in row:
-                    if cell.data_type == "f":  # openpyxl reads text starting with '=' as a formula
-                        cell.data_type = "s"
+    with atomic_writer(path, binary=True) as stream:
+        book = xlsxwriter.Workbook(
+            stream,
+            {
+                "constant_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_numbers": False,
+                "strings_to_urls": False,
+            },
+        )
+        try:
+            for name, frame in tables.items():
+                _write_sheet(book.add_worksheet(name[:31]), _for_file(frame))
+        finally:
+            book.close()
     return path
+
+
+def _write_sheet(sheet, frame: pd.DataFrame) -> None:
+    for column, name in enumerate(frame.columns):
+        sheet.write_string(0, column, str(name))
+    for row, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        for column, value in enumerate(values):
+            _write_cell(sheet, row, column, value)
+
+
+def _write_cell(sheet, row: int, column: int, value: object) -> None:
+    if isinstance(value, str):
+        sheet.write_string(row, column, value)
+    elif isinstance(value, bool | np.bool_):
+        sheet.write_boolean(row, column, bool(value))
+    elif isinstance(value, int | float | np.integer | np.floating):
+        if np.isfinite(value):
+            sheet.write_number(row, column, float(value) if isinstance(value, np.floating) else value)
+    elif value is not None and not (pd.api.types.is_scalar(value) and pd.isna(value)):
+        sheet.write_string(row, column, str(value))

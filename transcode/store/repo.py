@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy import text as sql
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -44,9 +44,13 @@ from transcode.store.schema import (
 from transcode.transcript import Transcript
 from transcode.units import ThoughtUnit
 
+T = TypeVar("T")
 JUDGE_ROLES = ("judge", "auditor", "lead")
 #: The longest judge name and case id the store holds (its column widths).
 MAX_NAME = 100
+#: Keys per IN (...) lookup and rows per bulk insert: under every database's parameter limit.
+LOOKUP_SLICE = 5_000
+INSERT_SLICE = 2_000
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,11 @@ class EventRecord(NamedTuple):
         return out
 
 
+def _slices(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 def ensure_judge(s: Session, project_id: int, name: str, role: str = "judge") -> int:
     """The id of the judge ``name``, added inside ``s`` when new (a failed transaction adds nobody).
 
@@ -187,14 +196,13 @@ def insert_transcript_rows(
     )
     s.add(row)
     s.flush()
-    turn_ids = {}
-    for number, (role, label, text, line) in enumerate(turns, start=1):
-        turn_row = TurnRow(
-            transcript_id=row.id, number=number, speaker_role=role, label=label, text=text, line=line
-        )
-        s.add(turn_row)
-        s.flush()
-        turn_ids[number] = turn_row.id
+    turn_rows = [
+        TurnRow(transcript_id=row.id, number=number, speaker_role=role, label=label, text=text, line=line)
+        for number, (role, label, text, line) in enumerate(turns, start=1)
+    ]
+    s.add_all(turn_rows)
+    s.flush()  # one batched insert for the turns (their ids come back with it), not one per turn
+    turn_ids = {t.number: t.id for t in turn_rows}
     unit_rows = [
         ThoughtUnitRow(
             case_id=case_id,
@@ -463,23 +471,38 @@ class Store:
             return self._save_proposals(s, proposals)
 
     def _save_proposals(self, s: Session, proposals: Mapping[str, UnitProposal]) -> int:
+        """Bulk statements in slices (no ORM object per score): memory stays at a slice's rows
+        however many units a batch holds, and no statement exceeds a database's parameter limit."""
         keys = list(proposals)
-        rows = {u.key: u.id for u in s.scalars(select(ThoughtUnitRow).where(ThoughtUnitRow.key.in_(keys)))}
+        rows: dict[str, int] = {}
+        for part in _slices(keys, LOOKUP_SLICE):
+            rows.update(
+                s.execute(
+                    select(ThoughtUnitRow.key, ThoughtUnitRow.id).where(ThoughtUnitRow.key.in_(part))
+                ).all()
+            )
         missing = [k for k in keys if k not in rows]
         if missing:
             raise StoreError(f"proposals for units not in the store: {missing[:3]}")
-        s.execute(delete(Proposal).where(Proposal.unit_id.in_(rows.values())))
-        s.add_all(
-            Proposal(
-                unit_id=rows[k],
-                domain=d,
-                score=score,
-                suggested=d in p.suggested,
-                model_version=p.model_version,
+        for ids in _slices(list(rows.values()), LOOKUP_SLICE):
+            s.execute(delete(Proposal).where(Proposal.unit_id.in_(ids)))
+        created = utcnow()
+        for part in _slices(keys, INSERT_SLICE):
+            s.execute(
+                insert(Proposal),
+                [
+                    {
+                        "unit_id": rows[k],
+                        "domain": d,
+                        "score": score,
+                        "suggested": d in proposals[k].suggested,
+                        "model_version": proposals[k].model_version,
+                        "created_at": created,
+                    }
+                    for k in part
+                    for d, score in proposals[k].scores
+                ],
             )
-            for k, p in proposals.items()
-            for d, score in p.scores
-        )
         return len(keys)
 
     def proposals(self, unit_key: str) -> list[tuple[str, float, bool]]:

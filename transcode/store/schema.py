@@ -98,6 +98,7 @@ class Case(Base):
 
 class TranscriptRow(Base):
     __tablename__ = "transcript"
+    __table_args__ = (Index("ix_transcript_case_id", "case_id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"))
     source_name: Mapped[str] = mapped_column(String(500))
@@ -123,7 +124,13 @@ class TurnRow(Base):
 
 class ThoughtUnitRow(Base):
     __tablename__ = "thought_unit"
-    __table_args__ = (UniqueConstraint("case_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "key"),
+        # a transcript's units in order (exports), a unit by its key (each keypress), a turn's units
+        Index("ix_thought_unit_transcript_id", "transcript_id", "position"),
+        Index("ix_thought_unit_key", "key"),
+        Index("ix_thought_unit_turn_id", "turn_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("case_.id", ondelete="CASCADE"), index=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcript.id", ondelete="CASCADE"))

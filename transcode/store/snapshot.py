@@ -109,26 +109,40 @@ def read_snapshot(store: Store) -> ProjectSnapshot:
         if body is None:
             raise StoreError("the store holds no codebook; add one before exporting")
         codebook = parse_codebook(body, "store codebook")
-        transcripts = []
-        rows = s.execute(select(TranscriptRow, Case.key).join(Case).order_by(Case.key, TranscriptRow.id))
-        for row, case_key in rows:
-            turns = tuple(
-                TurnData(t.speaker_role, t.label, t.text, t.line)
-                for t in s.scalars(
-                    select(TurnRow).where(TurnRow.transcript_id == row.id).order_by(TurnRow.number)
-                )
+        # every transcript's turns and units in two ordered reads, not two queries per transcript
+        turns_of: dict[int, list[TurnData]] = defaultdict(list)
+        for transcript_id, role, label, text, line in s.execute(
+            select(
+                TurnRow.transcript_id, TurnRow.speaker_role, TurnRow.label, TurnRow.text, TurnRow.line
+            ).order_by(TurnRow.transcript_id, TurnRow.number)
+        ):
+            turns_of[transcript_id].append(TurnData(role, label, text, line))
+        units_of: dict[int, list[UnitData]] = defaultdict(list)
+        for u in s.execute(
+            select(
+                ThoughtUnitRow.transcript_id,
+                ThoughtUnitRow.key,
+                ThoughtUnitRow.position,
+                ThoughtUnitRow.turn_number,
+                ThoughtUnitRow.start,
+                ThoughtUnitRow.end,
+                ThoughtUnitRow.text,
+                ThoughtUnitRow.question,
+            ).order_by(ThoughtUnitRow.transcript_id, ThoughtUnitRow.position)
+        ):
+            units_of[u[0]].append(UnitData(*u[1:]))
+        transcripts = [
+            TranscriptData(
+                case_key,
+                row.source_name,
+                dict(row.metadata_ or {}),
+                tuple(turns_of.pop(row.id, ())),
+                tuple(units_of.pop(row.id, ())),
             )
-            units = tuple(
-                UnitData(u.key, u.position, u.turn_number, u.start, u.end, u.text, u.question)
-                for u in s.scalars(
-                    select(ThoughtUnitRow)
-                    .where(ThoughtUnitRow.transcript_id == row.id)
-                    .order_by(ThoughtUnitRow.position)
-                )
+            for row, case_key in s.execute(
+                select(TranscriptRow, Case.key).join(Case).order_by(Case.key, TranscriptRow.id)
             )
-            transcripts.append(
-                TranscriptData(case_key, row.source_name, dict(row.metadata_ or {}), turns, units)
-            )
+        ]
         judges = {j.name: j.role for j in s.scalars(select(Judge).order_by(Judge.name))}
         consensus_rows = s.execute(
             select(ThoughtUnitRow.key, ConsensusCode.domain, Judge.name)

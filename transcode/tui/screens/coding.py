@@ -2,7 +2,7 @@
 
 Every keypress that decides something calls the store synchronously, so the screen moves on
 only after the decision is committed. The screen shows the judge's own progress and how often
-they kept the model's suggestion (computed in a worker thread from their own decisions), never
+they kept the model's suggestion (counted per decision from their own decisions), never
 a figure over another judge's codes. The model's proposals appear as the study's
 ``suggestions`` setting says; ``s`` shows them for the current unit.
 """
@@ -15,7 +15,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
-from transcode.coding import independent, suggestions
+from transcode.coding import suggestions
 from transcode.coding.independent import CodingSession, Feedback
 from transcode.coding.queue import UnitProposals
 from transcode.tui import widgets
@@ -139,14 +139,9 @@ class CodingScreen(RoomScreen):
         )
 
     def refresh_feedback(self) -> None:
-        """How often this judge kept the suggestion (their own decisions only), off the UI thread."""
-        store, judge = self.session.store, self.session.judge
-
-        def compute() -> None:
-            feedback = independent.judge_feedback(store, judge)
-            self.app.call_from_thread(self._feedback_ready, feedback)
-
-        self.run_worker(compute, thread=True, group="feedback", exit_on_error=False)
+        """How often this judge kept the suggestion (their own decisions only), from the counts the
+        session keeps per decision: no rescan of the log, no worker competing with the screen."""
+        self._feedback_ready(self.session.feedback())
 
     def _feedback_ready(self, feedback: Feedback) -> None:
         self.feedback = feedback
@@ -165,9 +160,9 @@ class CodingScreen(RoomScreen):
         if saved is None:
             return
         self.show_saved(f"✓ saved {saved.unit}")
+        self.room.schedule_retrain()
         self.refresh_view()
         self.refresh_feedback()
-        self.room.schedule_retrain()
 
     # -- actions (each store write finishes before the view moves) -------------------------------
     def action_accept(self) -> None:
